@@ -1,0 +1,147 @@
+"""Numeric gradient checks of every backward pass, on small float64 inputs.
+
+Shared by the test suite (which asserts the errors) and examples/sanity_checks.py (which prints them). Each check
+returns {gradient name: relative error between the analytic and the numerical gradient}.
+"""
+import numpy as np
+
+from minicnn import layer_utils, layers
+from minicnn.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
+
+
+def _compare(forward, backward, inputs, names, rng):
+    """Check backward(dout, cache) against centred differences of sum(forward(*inputs) * dout) for each input."""
+    out, cache = forward(*inputs)
+    dout = rng.standard_normal(out.shape)
+    analytic = backward(dout, cache)
+    analytic = analytic if isinstance(analytic, tuple) else (analytic,)
+    errors = {}
+    for position, name in enumerate(names):
+        def output_of(value, position=position):
+            changed = list(inputs)
+            changed[position] = value
+            return forward(*changed)[0]
+        numerical = eval_numerical_gradient_array(output_of, inputs[position], dout)
+        errors[name] = _error(analytic[position], numerical)
+    return errors
+
+
+def _error(analytic, numerical):
+    """Relative error, except for a gradient that is zero in theory (a bias followed by batch norm): there both
+    sides are round-off noise, whose relative error means nothing, so the absolute difference is returned."""
+    if np.max(np.abs(numerical)) < 1e-7 and np.max(np.abs(analytic)) < 1e-7:
+        return float(np.max(np.abs(analytic - numerical)))
+    return rel_error(analytic, numerical)
+
+
+def check_affine(rng):
+    x, w, b = rng.standard_normal((3, 2, 5)), rng.standard_normal((10, 4)), rng.standard_normal(4)
+    return _compare(layers.affine_forward, layers.affine_backward, (x, w, b), ("dx", "dw", "db"), rng)
+
+
+def check_relu(rng):
+    x = rng.standard_normal((4, 7))
+    x[np.abs(x) < 1e-3] = 0.5                     # keep clear of the kink, where differences are not derivatives
+    return _compare(layers.relu_forward, layers.relu_backward, (x,), ("dx",), rng)
+
+
+def check_conv(rng, stride=2, pad=1):
+    x, w, b = rng.standard_normal((2, 3, 7, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    conv_param = {"stride": stride, "pad": pad}
+    return _compare(lambda x, w, b: layers.conv_forward(x, w, b, conv_param), layers.conv_backward,
+                    (x, w, b), ("dx", "dw", "db"), rng)
+
+
+def check_max_pool(rng, pool_param=None):
+    pool_param = pool_param or {"pool_height": 2, "pool_width": 2, "stride": 2}
+    x = rng.permutation(2 * 3 * 6 * 8).reshape(2, 3, 6, 8) / 10.0   # distinct values: no ties, no kinks
+    return _compare(lambda x: layers.max_pool_forward(x, pool_param), layers.max_pool_backward, (x,), ("dx",), rng)
+
+
+def check_batchnorm(rng):
+    x = 4 * rng.standard_normal((6, 5)) + 2
+    gamma, beta = rng.standard_normal(5), rng.standard_normal(5)
+    forward = lambda x, gamma, beta: layers.batchnorm_forward(x, gamma, beta, {"mode": "train"})  # noqa: E731
+    return _compare(forward, layers.batchnorm_backward, (x, gamma, beta), ("dx", "dgamma", "dbeta"), rng)
+
+
+def check_spatial_batchnorm(rng):
+    x = 4 * rng.standard_normal((3, 4, 5, 3)) + 2
+    gamma, beta = rng.standard_normal(4), rng.standard_normal(4)
+    forward = lambda x, gamma, beta: layers.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})  # noqa: E731
+    return _compare(forward, layers.spatial_batchnorm_backward, (x, gamma, beta), ("dx", "dgamma", "dbeta"), rng)
+
+
+def check_dropout(rng):
+    x = rng.standard_normal((5, 9))
+    dropout_param = {"p": 0.3, "mode": "train", "seed": 123}    # a fixed seed draws the same mask every call
+    return _compare(lambda x: layers.dropout_forward(x, dropout_param), layers.dropout_backward, (x,), ("dx",), rng)
+
+
+def check_softmax_loss(rng):
+    scores, y = rng.standard_normal((6, 7)), rng.integers(0, 7, size=6)
+    _, dscores = layers.softmax_loss(scores, y)
+    numerical = eval_numerical_gradient(lambda scores: layers.softmax_loss(scores, y)[0], scores)
+    return {"dscores": rel_error(dscores, numerical)}
+
+
+def check_conv_block(rng):
+    x = rng.standard_normal((2, 3, 6, 6))
+    w, b = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    gamma, beta = rng.standard_normal(4), rng.standard_normal(4)
+    parts = dict(conv_param={"stride": 1, "pad": 1}, bn_param={"mode": "train"},
+                 dropout_param={"p": 0.25, "mode": "train", "seed": 7},
+                 pool_param={"pool_height": 2, "pool_width": 2, "stride": 2})
+
+    def forward(x, w, b, gamma, beta):
+        return layer_utils.conv_block_forward(x, w, b, gamma=gamma, beta=beta, **parts)
+    return _compare(forward, layer_utils.conv_block_backward, (x, w, b, gamma, beta),
+                    ("dx", "dw", "db", "dgamma", "dbeta"), rng)
+
+
+def check_affine_block(rng):
+    x = rng.standard_normal((5, 2, 3))
+    w, b = rng.standard_normal((6, 4)), rng.standard_normal(4)
+    gamma, beta = rng.standard_normal(4), rng.standard_normal(4)
+
+    def forward(x, w, b, gamma, beta):
+        return layer_utils.affine_block_forward(x, w, b, gamma, beta, bn_param={"mode": "train"},
+                                                dropout_param={"p": 0.4, "mode": "train", "seed": 3})
+    return _compare(forward, layer_utils.affine_block_backward, (x, w, b, gamma, beta),
+                    ("dx", "dw", "db", "dgamma", "dbeta"), rng)
+
+
+LAYER_CHECKS = {
+    "affine": check_affine,
+    "relu": check_relu,
+    "conv (stride 2, pad 1)": check_conv,
+    "conv (stride 1, pad 0)": lambda rng: check_conv(rng, stride=1, pad=0),
+    "max pool 2x2 stride 2": check_max_pool,
+    "max pool 3x3 stride 1": lambda rng: check_max_pool(rng, {"pool_height": 3, "pool_width": 3, "stride": 1}),
+    "batchnorm": check_batchnorm,
+    "spatial batchnorm": check_spatial_batchnorm,
+    "dropout": check_dropout,
+    "softmax loss": check_softmax_loss,
+    "conv block": check_conv_block,
+    "affine block": check_affine_block,
+}
+
+
+# Centred differences carry an absolute round-off of about 1e-10 here. Each entry of a conv layer's dw, and of dx
+# through batch norm (which sums to zero over each channel), adds up many terms of both signs; where they nearly
+# cancel, the entry is small next to that round-off and its relative error reaches 1e-7 to 1e-6. Those checks
+# get 1e-6; every other layer must stay under 1e-7.
+TOLERANCE = 1e-7
+TOLERANCE_FOR_SUMS = 1e-6
+SUMMING_CHECKS = ("conv (stride 2, pad 1)", "conv (stride 1, pad 0)", "batchnorm", "spatial batchnorm",
+                  "conv block", "affine block")
+
+
+def tolerance(check_name):
+    """The largest relative error that check_name may show and still pass."""
+    return TOLERANCE_FOR_SUMS if check_name in SUMMING_CHECKS else TOLERANCE
+
+
+def run_layer_checks(seed=0):
+    """Run every check with its own seeded generator -> {check name: {gradient name: relative error}}."""
+    return {name: check(np.random.default_rng(seed)) for name, check in LAYER_CHECKS.items()}

@@ -1,0 +1,297 @@
+"""The functional layer API: every layer as a forward/backward pair, cs231n style.
+
+Each `X_forward(...)` returns `(out, cache)` and each `X_backward(dout, cache)` returns the gradients of its inputs.
+Every function keeps the dtype it is given and runs unchanged on numpy or cupy arrays: the array module `xp` is taken
+from the input. Convolution and pooling hand their memory-bound parts to `kernels` (Numba on the CPU, CUDA on the GPU)
+and their arithmetic to the BLAS through `xp.matmul`.
+"""
+import numpy as np
+
+import kernels
+from kernels.shapes import conv_output_size
+from minicnn.backend import get_array_module
+from minicnn.naive import (conv_backward_naive, conv_forward_naive,  # noqa: F401 (part of this module's API)
+                           max_pool_backward_naive, max_pool_forward_naive)
+
+MODES = ("train", "test")
+
+
+# ----------------------------------------------------------------------------------------------------- affine
+def affine_forward(x, w, b):
+    """out = x.reshape(N, D) @ w + b.
+
+    x: (N, d1, ..., dk) with D = d1 * ... * dk, w: (D, M), b: (M,) -> out: (N, M); cache: (x, w, b).
+    """
+    D = int(np.prod(x.shape[1:]))
+    if w.ndim != 2 or w.shape[0] != D or b.shape != (w.shape[1],):
+        raise ValueError(f"affine_forward: x {tuple(x.shape)} flattens to {D} features, so w must be ({D}, M) and "
+                         f"b (M,), got w {tuple(w.shape)} and b {tuple(b.shape)}")
+    out = x.reshape(x.shape[0], D) @ w + b
+    return out, (x, w, b)
+
+
+def affine_backward(dout, cache):
+    """dout: (N, M) -> dx: x's shape (N, d1, ..., dk), dw: (D, M), db: (M,)."""
+    x, w, b = cache
+    x_flat = x.reshape(x.shape[0], -1)
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = x_flat.T @ dout
+    db = dout.sum(axis=0)
+    return dx, dw, db
+
+
+# ------------------------------------------------------------------------------------------------------- relu
+def relu_forward(x):
+    """out = max(0, x), elementwise. x: any shape -> out: x's shape; cache: x."""
+    return get_array_module(x).maximum(x, 0), x
+
+
+def relu_backward(dout, cache):
+    """dx = dout where x > 0, else 0. dout: x's shape -> dx: x's shape."""
+    x = cache
+    return dout * (x > 0)
+
+
+# ---------------------------------------------------------------------------------------------- convolution
+def _check_conv_arguments(x, w, b, conv_param):
+    stride, pad = conv_param.get("stride", 1), conv_param.get("pad", 0)
+    shapes = f"(x: {tuple(x.shape)}, w: {tuple(w.shape)}, b: {tuple(b.shape)}, stride {stride}, pad {pad})"
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"conv_forward: x must be (N, C, H, W) and w (F, C, HH, WW) {shapes}")
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(f"conv_forward: x has {x.shape[1]} channels but w expects {w.shape[1]} {shapes}")
+    if b.shape != (w.shape[0],):
+        raise ValueError(f"conv_forward: b must have one bias per filter, ({w.shape[0]},) {shapes}")
+    if int(stride) != stride or stride < 1 or int(pad) != pad or pad < 0:
+        raise ValueError(f"conv_forward: stride must be an integer >= 1 and pad an integer >= 0 {shapes}")
+    padded_height, padded_width = x.shape[2] + 2 * pad, x.shape[3] + 2 * pad
+    if w.shape[2] > padded_height or w.shape[3] > padded_width:
+        raise ValueError(f"conv_forward: the {w.shape[2]}x{w.shape[3]} filter is larger than the padded input "
+                         f"{padded_height}x{padded_width} {shapes}")
+    if (padded_height - w.shape[2]) % stride or (padded_width - w.shape[3]) % stride:
+        raise ValueError(f"conv_forward: stride {stride} does not tile the padded input {padded_height}x"
+                         f"{padded_width} with a {w.shape[2]}x{w.shape[3]} filter {shapes}")
+    return int(stride), int(pad)
+
+
+def conv_forward(x, w, b, conv_param):
+    """Convolution (cross-correlation) by im2col and one GEMM.
+
+    x: (N, C, H, W), w: (F, C, HH, WW), b: (F,), conv_param: {'stride': s, 'pad': p} with zero padding p on each side.
+    out: (N, F, H', W') with H' = 1 + (H + 2p - HH) // s, W' = 1 + (W + 2p - WW) // s; cache for conv_backward.
+    """
+    stride, pad = _check_conv_arguments(x, w, b, conv_param)
+    xp = get_array_module(x)
+    N, F, (HH, WW) = x.shape[0], w.shape[0], w.shape[2:]
+    out_height, out_width = conv_output_size(x.shape[2], x.shape[3], HH, WW, pad, stride)
+    cols = kernels.im2col(x, HH, WW, pad, stride)                       # (C * HH * WW, N * H' * W')
+    out_columns = w.reshape(F, -1) @ cols                               # (F, N * H' * W')
+    # One pass both adds the bias and brings the filters axis after the batch axis: (F, N, ...) -> (N, F, ...).
+    out = xp.empty((N, F, out_height, out_width), dtype=x.dtype)
+    xp.add(out_columns.reshape(F, N, out_height, out_width).transpose(1, 0, 2, 3), b.reshape(F, 1, 1), out=out)
+    return out, (x.shape, w, cols, stride, pad)
+
+
+def conv_backward(dout, cache):
+    """dout: (N, F, H', W') -> dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F,)."""
+    x_shape, w, cols, stride, pad = cache
+    F, _, HH, WW = w.shape
+    dout_columns = dout.transpose(1, 0, 2, 3).reshape(F, -1)            # (F, N * H' * W'), one copy
+    db = dout_columns.sum(axis=1)
+    dw = (dout_columns @ cols.T).reshape(w.shape)
+    dcols = w.reshape(F, -1).T @ dout_columns                           # (C * HH * WW, N * H' * W')
+    dx = kernels.col2im(dcols, x_shape, HH, WW, pad, stride)
+    return dx, dw, db
+
+
+# ------------------------------------------------------------------------------------------------ max pooling
+def _check_pool_arguments(x, pool_param):
+    pool_height, pool_width = pool_param.get("pool_height", 2), pool_param.get("pool_width", 2)
+    stride = pool_param.get("stride", 2)
+    described = f"(x: {tuple(x.shape)}, pool {pool_height}x{pool_width}, stride {stride})"
+    if x.ndim != 4:
+        raise ValueError(f"max_pool_forward: x must be (N, C, H, W) {described}")
+    if min(pool_height, pool_width, stride) < 1:
+        raise ValueError(f"max_pool_forward: pool sizes and stride must be >= 1 {described}")
+    if pool_height > x.shape[2] or pool_width > x.shape[3]:
+        raise ValueError(f"max_pool_forward: the pooling window is larger than the input {described}")
+    if (x.shape[2] - pool_height) % stride or (x.shape[3] - pool_width) % stride:
+        raise ValueError(f"max_pool_forward: stride {stride} does not tile the {x.shape[2]}x{x.shape[3]} input "
+                         f"with a {pool_height}x{pool_width} window {described}")
+    return int(pool_height), int(pool_width), int(stride)
+
+
+def max_pool_forward(x, pool_param):
+    """Max pooling over windows of any size and stride.
+
+    x: (N, C, H, W), pool_param: {'pool_height', 'pool_width', 'stride'} (default 2, 2, 2).
+    out: (N, C, H', W') with H' = 1 + (H - pool_height) // stride, W' likewise; cache for max_pool_backward.
+    """
+    pool_height, pool_width, stride = _check_pool_arguments(x, pool_param)
+    if pool_height == pool_width == stride == 2 and x.shape[2] % 2 == 0 and x.shape[3] % 2 == 0:
+        return _max_pool_2x2(x)
+    out, argmax = kernels.max_pool_forward(x, pool_height, pool_width, stride)
+    return out, ("windows", x.shape, argmax, pool_height, pool_width, stride)
+
+
+def _max_pool_2x2(x):
+    """The common 2x2 stride 2 case with array code alone: each window becomes two axes of a reshaped view."""
+    N, C, H, W = x.shape
+    windows = x.reshape(N, C, H // 2, 2, W // 2, 2)
+    out = windows.max(axis=(3, 5))
+    return out, ("2x2", x, out)
+
+
+def max_pool_backward(dout, cache):
+    """dout: (N, C, H', W') -> dx: (N, C, H, W); each window's gradient goes to one maximum only, even on ties."""
+    if cache[0] == "2x2":
+        return _max_pool_2x2_backward(dout, cache)
+    _, x_shape, argmax, pool_height, pool_width, stride = cache
+    return kernels.max_pool_backward(dout, argmax, x_shape, pool_height, pool_width, stride)
+
+
+def _max_pool_2x2_backward(dout, cache):
+    _, x, out = cache
+    xp = get_array_module(dout)
+    N, C, H, W = x.shape
+    windows = x.reshape(N, C, H // 2, 2, W // 2, 2)
+    is_max = windows == out[:, :, :, None, :, None]
+    # Keep only the first maximum of each window (row-major), so a tie does not double the gradient.
+    first = xp.cumsum(is_max.transpose(0, 1, 2, 4, 3, 5).reshape(N, C, H // 2, W // 2, 4), axis=4) == 1
+    first = first.reshape(N, C, H // 2, W // 2, 2, 2).transpose(0, 1, 2, 4, 3, 5) & is_max
+    dx = first * dout[:, :, :, None, :, None]
+    return dx.reshape(N, C, H, W)
+
+
+# -------------------------------------------------------------------------------------- batch normalisation
+def _check_bn_param(bn_param, function):
+    mode = bn_param.get("mode", "train")
+    if mode not in MODES:
+        raise ValueError(f"{function}: bn_param['mode'] must be 'train' or 'test', got {mode!r}")
+    return mode
+
+
+def _batchnorm(x, gamma, beta, bn_param, axes, function):
+    """Normalise x over `axes`, statistics of shape gamma.shape; shared by the flat and the spatial layers."""
+    mode = _check_bn_param(bn_param, function)
+    channels = x.shape[1]
+    if getattr(gamma, "shape", None) != (channels,) or getattr(beta, "shape", None) != (channels,):
+        raise ValueError(f"{function}: gamma and beta must be ({channels},) for x {tuple(x.shape)}, "
+                         f"got gamma {getattr(gamma, 'shape', None)} and beta {getattr(beta, 'shape', None)}")
+    xp = get_array_module(x)
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    bn_param.setdefault("running_mean", xp.zeros(channels, dtype=x.dtype))
+    bn_param.setdefault("running_var", xp.ones(channels, dtype=x.dtype))
+    broadcast = (1, channels) + (1,) * (x.ndim - 2)
+    if mode == "train":
+        mean, var = x.mean(axis=axes), x.var(axis=axes)                 # biased variance, as in the paper
+        bn_param["running_mean"] = momentum * bn_param["running_mean"] + (1 - momentum) * mean
+        bn_param["running_var"] = momentum * bn_param["running_var"] + (1 - momentum) * var
+    else:
+        mean, var = bn_param["running_mean"], bn_param["running_var"]
+    inv_std = (1 / xp.sqrt(var + eps)).astype(x.dtype)
+    x_hat = (x - mean.reshape(broadcast)) * inv_std.reshape(broadcast)
+    out = x_hat * gamma.reshape(broadcast) + beta.reshape(broadcast)
+    return out, (mode, x_hat, gamma, inv_std, axes, broadcast)
+
+
+def _batchnorm_backward(dout, cache):
+    mode, x_hat, gamma, inv_std, axes, broadcast = cache
+    dbeta = dout.sum(axis=axes)
+    dgamma = (dout * x_hat).sum(axis=axes)
+    scale = (gamma * inv_std).reshape(broadcast)
+    if mode == "test":                                                  # fixed statistics: a per-channel affine map
+        return dout * scale, dgamma, dbeta
+    # Closed form of the gradient through the batch mean and variance:
+    # dx = gamma / sigma * (dout - mean(dout) - x_hat * mean(dout * x_hat)), means over the normalised axes.
+    count = dout.size // dbeta.size
+    dx = scale * (dout - (dbeta / count).reshape(broadcast) - x_hat * (dgamma / count).reshape(broadcast))
+    return dx, dgamma, dbeta
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    """Batch normalisation of each feature.
+
+    x: (N, D), gamma, beta: (D,), bn_param: {'mode': 'train'|'test', 'eps' (1e-5), 'momentum' (0.9),
+    'running_mean', 'running_var'}. Training normalises with the batch mean and biased variance and updates
+    running = momentum * running + (1 - momentum) * batch_statistic in bn_param (zeros and ones at first); test mode
+    normalises with the running statistics. out: (N, D); cache for batchnorm_backward.
+    """
+    if x.ndim != 2:
+        raise ValueError(f"batchnorm_forward: x must be (N, D), got {tuple(x.shape)}")
+    return _batchnorm(x, gamma, beta, bn_param, (0,), "batchnorm_forward")
+
+
+def batchnorm_backward(dout, cache):
+    """dout: (N, D) -> dx: (N, D), dgamma: (D,), dbeta: (D,)."""
+    return _batchnorm_backward(dout, cache)
+
+
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    """Batch normalisation of each channel over the batch and all positions.
+
+    x: (N, C, H, W), gamma, beta: (C,), bn_param as in batchnorm_forward. out: (N, C, H, W); cache.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"spatial_batchnorm_forward: x must be (N, C, H, W), got {tuple(x.shape)}")
+    return _batchnorm(x, gamma, beta, bn_param, (0, 2, 3), "spatial_batchnorm_forward")
+
+
+def spatial_batchnorm_backward(dout, cache):
+    """dout: (N, C, H, W) -> dx: (N, C, H, W), dgamma: (C,), dbeta: (C,)."""
+    return _batchnorm_backward(dout, cache)
+
+
+# ---------------------------------------------------------------------------------------------------- dropout
+def dropout_forward(x, dropout_param):
+    """Inverted dropout: in training each unit is dropped with probability p and the rest scaled by 1 / (1 - p).
+
+    x: any shape, dropout_param: {'p': probability of DROPPING a unit (as torch.nn.Dropout), 'mode': 'train'|'test',
+    'seed': optional int, the same seed gives the same mask on the CPU and the GPU}. Test mode is the identity.
+    out: x's shape; cache: (dropout_param, mask).
+    """
+    p, mode = dropout_param.get("p", 0.5), dropout_param.get("mode", "train")
+    if mode not in MODES:
+        raise ValueError(f"dropout_forward: dropout_param['mode'] must be 'train' or 'test', got {mode!r}")
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout_forward: dropout_param['p'] is the probability of dropping a unit and must be "
+                         f"in [0, 1), got {p}")
+    if mode == "test" or p == 0:
+        return x, (dropout_param, None)
+    seed = dropout_param.get("seed")
+    if seed is None:
+        seed = np.random.randint(0, 2 ** 63 - 1, dtype=np.int64)    # follows np.random.seed, as cs231n's did
+    out, mask = kernels.dropout_forward(x, p, seed)
+    return out, (dropout_param, mask)
+
+
+def dropout_backward(dout, cache):
+    """dout: x's shape -> dx: the upstream gradient through the kept units, scaled like them."""
+    _, mask = cache
+    return dout if mask is None else dout * mask
+
+
+# ---------------------------------------------------------------------------------------------------- softmax
+def softmax_loss(scores, y):
+    """Mean cross-entropy of a softmax over the classes, stable for huge scores.
+
+    scores: (N, K) class scores, y: (N,) integer labels in 0..K-1 -> loss: float, dscores: (N, K).
+    """
+    xp = get_array_module(scores)
+    if scores.ndim != 2 or y.shape != (scores.shape[0],):
+        raise ValueError(f"softmax_loss: scores must be (N, K) and y (N,), got scores {tuple(scores.shape)} "
+                         f"and y {tuple(y.shape)}")
+    if y.dtype.kind not in "iu":
+        raise ValueError(f"softmax_loss: labels y must be integers, got dtype {y.dtype}")
+    if xp is np and y.size and (y.min() < 0 or y.max() >= scores.shape[1]):
+        # On the GPU this check would stop the device on every step; the data loader validates labels once.
+        raise ValueError(f"softmax_loss: labels must lie in 0..{scores.shape[1] - 1}, got values from "
+                         f"{y.min()} to {y.max()}")
+    N = scores.shape[0]
+    shifted = scores - scores.max(axis=1, keepdims=True)               # exp never overflows
+    log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+    rows = xp.arange(N)
+    loss = -log_probs[rows, y].mean()
+    dscores = xp.exp(log_probs)
+    dscores[rows, y] -= 1
+    return loss, dscores / N

@@ -1,0 +1,173 @@
+"""The fast layers against their naive references, dtypes, modes, running statistics and numerical stability."""
+import numpy as np
+import pytest
+
+from minicnn import layers
+from minicnn.gradient_check import rel_error
+
+CONV_CASES = [  # (x shape, w shape, stride, pad): non-square images, 1x1 / 3x3 / 5x5 filters, batch of 1
+    ((2, 3, 7, 9), (4, 3, 3, 3), 1, 1),
+    ((1, 2, 9, 5), (3, 2, 3, 3), 2, 0),
+    ((3, 1, 8, 6), (5, 1, 5, 5), 1, 2),
+    ((2, 4, 5, 7), (6, 4, 1, 1), 1, 0),
+    ((2, 3, 10, 8), (2, 3, 5, 5), 1, 0),
+    ((1, 3, 11, 9), (4, 3, 3, 3), 2, 2),
+    ((2, 2, 6, 6), (3, 2, 2, 2), 2, 0),
+]
+POOL_CASES = [  # (x shape, pool height, pool width, stride)
+    ((2, 3, 8, 6), 2, 2, 2),
+    ((1, 2, 7, 9), 3, 3, 2),
+    ((2, 1, 5, 6), 2, 3, 1),
+    ((3, 2, 6, 5), 3, 3, 1),
+    ((1, 1, 6, 4), 2, 2, 1),
+]
+
+
+def report(name, ours, reference):
+    error = rel_error(ours, reference)
+    print(f"{name}: relative error {error:.2e}")
+    return error
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", CONV_CASES)
+def test_conv_matches_naive(x_shape, w_shape, stride, pad):
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+    conv_param = {"stride": stride, "pad": pad}
+    out, cache = layers.conv_forward(x, w, b, conv_param)
+    reference, reference_cache = layers.conv_forward_naive(x, w, b, conv_param)
+    assert report("out", out, reference) < 1e-12
+    dout = rng.standard_normal(out.shape)
+    for name, ours, theirs in zip(("dx", "dw", "db"), layers.conv_backward(dout, cache),
+                                  layers.conv_backward_naive(dout, reference_cache)):
+        assert ours.shape == theirs.shape
+        assert report(name, ours, theirs) < 1e-12
+
+
+@pytest.mark.parametrize("x_shape, pool_height, pool_width, stride", POOL_CASES)
+def test_max_pool_matches_naive(x_shape, pool_height, pool_width, stride):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(x_shape)
+    pool_param = {"pool_height": pool_height, "pool_width": pool_width, "stride": stride}
+    out, cache = layers.max_pool_forward(x, pool_param)
+    reference, reference_cache = layers.max_pool_forward_naive(x, pool_param)
+    np.testing.assert_array_equal(out, reference)
+    dout = rng.standard_normal(out.shape)
+    np.testing.assert_allclose(layers.max_pool_backward(dout, cache),
+                               layers.max_pool_backward_naive(dout, reference_cache), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("pool_height, stride", [(2, 2), (3, 1)])
+def test_max_pool_ties_send_the_gradient_to_one_position(pool_height, stride):
+    x = np.zeros((2, 3, 6, 6))                                  # every window is one big tie
+    pool_param = {"pool_height": pool_height, "pool_width": pool_height, "stride": stride}
+    out, cache = layers.max_pool_forward(x, pool_param)
+    dout = np.ones_like(out)
+    dx = layers.max_pool_backward(dout, cache)
+    assert dx.sum() == dout.sum()                               # no window counted twice
+    np.testing.assert_array_equal(dx, layers.max_pool_backward_naive(dout, layers.max_pool_forward_naive(
+        x, pool_param)[1]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_layer_keeps_its_dtype(dtype):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 3, 6, 6)).astype(dtype)
+    w, b = rng.standard_normal((2, 3, 3, 3)).astype(dtype), rng.standard_normal(2).astype(dtype)
+    gamma, beta = np.ones(3, dtype), np.zeros(3, dtype)
+    outputs = [
+        layers.conv_forward(x, w, b, {"stride": 1, "pad": 1}),
+        layers.max_pool_forward(x, {"pool_height": 2, "pool_width": 2, "stride": 2}),
+        layers.max_pool_forward(x, {"pool_height": 3, "pool_width": 3, "stride": 1}),
+        layers.relu_forward(x),
+        layers.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"}),
+        layers.batchnorm_forward(x.reshape(4, -1), np.ones(108, dtype), np.zeros(108, dtype), {"mode": "train"}),
+        layers.dropout_forward(x, {"p": 0.5, "mode": "train", "seed": 0}),
+        layers.affine_forward(x, rng.standard_normal((108, 5)).astype(dtype), np.zeros(5, dtype)),
+    ]
+    backward = [layers.conv_backward, layers.max_pool_backward, layers.max_pool_backward, layers.relu_backward,
+                layers.spatial_batchnorm_backward, layers.batchnorm_backward, layers.dropout_backward,
+                layers.affine_backward]
+    for (out, cache), backward_of in zip(outputs, backward):
+        assert out.dtype == dtype
+        grads = backward_of(np.ones_like(out), cache)
+        for grad in grads if isinstance(grads, tuple) else (grads,):
+            assert grad.dtype == dtype, backward_of.__name__
+    loss, dscores = layers.softmax_loss(outputs[-1][0], np.array([0, 1, 2, 3]))
+    assert dscores.dtype == dtype
+
+
+def test_batchnorm_train_uses_batch_statistics_and_updates_running_ones():
+    rng = np.random.default_rng(3)
+    x = 3 * rng.standard_normal((200, 4)) + 5
+    bn_param = {"mode": "train", "momentum": 0.8}
+    out, _ = layers.batchnorm_forward(x, np.ones(4), np.zeros(4), bn_param)
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(out.std(axis=0), 1, atol=1e-4)
+    np.testing.assert_allclose(bn_param["running_mean"], 0.2 * x.mean(axis=0))          # started at zeros
+    np.testing.assert_allclose(bn_param["running_var"], 0.8 + 0.2 * x.var(axis=0))      # started at ones
+
+
+def test_batchnorm_test_mode_uses_running_statistics():
+    x = np.arange(12.0).reshape(4, 3)
+    bn_param = {"mode": "test", "running_mean": np.array([1.0, 2.0, 3.0]), "running_var": np.array([4.0, 1.0, 9.0]),
+                "eps": 0.0}
+    out, _ = layers.batchnorm_forward(x, np.full(3, 2.0), np.full(3, 0.5), bn_param)
+    expected = (x - bn_param["running_mean"]) / np.sqrt(bn_param["running_var"]) * 2.0 + 0.5
+    np.testing.assert_allclose(out, expected)
+
+
+def test_spatial_batchnorm_normalises_each_channel():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((10, 3, 4, 5)) * np.array([1.0, 5.0, 0.1])[None, :, None, None] + 7
+    bn_param = {"mode": "train"}
+    out, _ = layers.spatial_batchnorm_forward(x, np.ones(3), np.zeros(3), bn_param)
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-12)
+    np.testing.assert_allclose(out.std(axis=(0, 2, 3)), 1, atol=1e-3)
+    np.testing.assert_allclose(bn_param["running_mean"], 0.1 * x.mean(axis=(0, 2, 3)))
+
+
+def test_dropout_drops_a_fraction_p_and_keeps_the_expectation():
+    x = np.ones((500, 400))
+    out, _ = layers.dropout_forward(x, {"p": 0.3, "mode": "train", "seed": 1})
+    assert abs((out == 0).mean() - 0.3) < 0.01
+    assert abs(out.mean() - 1.0) < 0.02                         # inverted dropout: no rescaling at test time
+    np.testing.assert_array_equal(layers.dropout_forward(x, {"p": 0.3, "mode": "test"})[0], x)
+
+
+def test_dropout_seed_repeats_the_mask_and_no_seed_varies_it():
+    x = np.ones((50, 50))
+    first = layers.dropout_forward(x, {"p": 0.5, "seed": 9})[0]
+    np.testing.assert_array_equal(first, layers.dropout_forward(x, {"p": 0.5, "seed": 9})[0])
+    assert not np.array_equal(layers.dropout_forward(x, {"p": 0.5})[0], layers.dropout_forward(x, {"p": 0.5})[0])
+
+
+def test_softmax_loss_is_stable_for_huge_scores():
+    scores = np.array([[1e4, 0.0, -1e4], [3e38, 3e38, 0.0]], dtype=np.float32)
+    loss, dscores = layers.softmax_loss(scores, np.array([0, 2]))
+    assert np.isfinite(loss) and np.all(np.isfinite(dscores))
+    np.testing.assert_allclose(loss, 3e38 / 2, rtol=1e-6)       # -log softmax of the second row's label is 3e38
+
+
+def test_softmax_loss_of_uniform_scores_is_log_of_classes():
+    loss, _ = layers.softmax_loss(np.zeros((5, 7)), np.arange(5))
+    np.testing.assert_allclose(loss, np.log(7))
+
+
+def test_affine_accepts_any_trailing_shape():
+    x = np.arange(24.0).reshape(2, 3, 4)
+    out, cache = layers.affine_forward(x, np.ones((12, 2)), np.zeros(2))
+    np.testing.assert_allclose(out, x.reshape(2, 12).sum(axis=1, keepdims=True) * np.ones((1, 2)))
+    assert layers.affine_backward(np.ones((2, 2)), cache)[0].shape == x.shape
+
+
+def test_layers_agree_with_pytorch_when_installed():
+    torch = pytest.importorskip("torch", reason="PyTorch is an optional reference (pip install -e .[bench])")
+    functional = torch.nn.functional
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((2, 3, 9, 7)), rng.standard_normal((4, 3, 5, 3)), rng.standard_normal(4)
+    out, _ = layers.conv_forward(x, w, b, {"stride": 2, "pad": 1})
+    reference = functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=2, padding=1)
+    assert report("conv vs torch", out, reference.numpy()) < 1e-12
+    pooled, _ = layers.max_pool_forward(x, {"pool_height": 3, "pool_width": 3, "stride": 2})
+    np.testing.assert_array_equal(pooled, functional.max_pool2d(torch.from_numpy(x), 3, 2).numpy())
