@@ -1,0 +1,453 @@
+"""The CUDA kernels of kernels/cuda/*.cu and their wrappers in kernels/gpu.py, tested on a machine without a GPU.
+
+kernels/cuda/host_shim.h turns the .cu files into plain C++ (one "thread" walks each grid-stride loop), so g++ builds
+them into a shared library that ctypes loads. kernels.gpu then runs unchanged on numpy arrays, with only its kernel
+loader swapped for that library, and every kernel is compared with a plain NumPy reference written out below, and with
+the Numba kernels of kernels.cpu when they can be imported. A last group compiles each .cu file with nvcc, so a
+mistake that only CUDA rejects fails here too.
+"""
+import ctypes
+import itertools
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from kernels import gpu
+
+CUDA_SOURCES = sorted(gpu.CUDA_SOURCES.glob("*.cu"))
+DTYPES = [np.float32, np.float64]
+TOLERANCES = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
+
+# (N, C, H, W, kernel_height, kernel_width, pad, stride): non-square images, 1x1 to 5x5 and 2x3 filters.
+CONV_CASES = [
+    (1, 1, 5, 7, 3, 3, 1, 1),
+    (2, 3, 8, 6, 3, 3, 0, 2),
+    (2, 3, 7, 9, 5, 5, 2, 1),
+    (1, 3, 9, 11, 5, 5, 2, 3),
+    (2, 1, 6, 5, 1, 1, 0, 1),
+    (3, 2, 7, 6, 1, 1, 0, 2),
+    (2, 3, 10, 7, 2, 3, 1, 2),
+    (1, 1, 11, 13, 2, 3, 0, 3),
+    (2, 1, 3, 4, 3, 3, 2, 2),  # the padding is wider than half the image
+]
+
+# (N, C, H, W, pool_height, pool_width, stride): overlapping (stride 1), tiling and ragged windows.
+POOL_CASES = [
+    (1, 1, 4, 6, 2, 2, 2),
+    (2, 3, 7, 5, 3, 3, 2),
+    (2, 3, 6, 9, 2, 2, 1),
+    (1, 3, 8, 7, 3, 3, 1),
+    (2, 1, 9, 10, 3, 3, 3),
+    (2, 3, 7, 8, 2, 3, 2),
+]
+
+
+def case_id(case):
+    return "x".join(str(value) for value in case)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The host build: the .cu files compiled by g++, each kernel called the way cupy calls a RawKernel.
+
+# C types of kernel parameters, as numpy types: what a pointer points to, and what a scalar must be passed as.
+POINTER_DTYPES = {"float": np.float32, "double": np.float64, "int": np.int32}
+SCALAR_TYPES = {
+    "int": (np.int32, ctypes.c_int),
+    "long long": (np.int64, ctypes.c_longlong),
+    "double": (np.float64, ctypes.c_double),
+    "unsigned long long": (np.uint64, ctypes.c_ulonglong),
+}
+KERNEL_SIGNATURE = re.compile(r'extern "C" __global__ void (\w+)\(([^)]*)\)')
+
+
+def kernel_signatures(source):
+    """{kernel name: [(C base type, is a pointer, parameter name), ...]} for the extern "C" kernels of a .cu file."""
+    signatures = {}
+    for match in KERNEL_SIGNATURE.finditer(source.read_text()):
+        parameters = []
+        for parameter in match.group(2).split(","):
+            type_text, name = parameter.rsplit(maxsplit=1)
+            base = type_text.replace("const", "").replace("*", "").strip()
+            parameters.append((base, type_text.endswith("*"), name))
+        signatures[match.group(1)] = parameters
+    return signatures
+
+
+class HostKernel:
+    """One kernel of the host library, called like a cupy RawKernel: kernel(grid, block, args).
+
+    A raw kernel takes whatever bytes it is given, so this stand-in checks each argument against the kernel's C
+    signature: an array must be C-contiguous with the element type of its pointer, a scalar must already have the
+    numpy type of its C type (numpy.int32 for int, ...). The grid is not needed: one call walks the whole loop.
+    """
+
+    def __init__(self, function, name, parameters):
+        self.function = function
+        self.name = name
+        self.parameters = parameters
+
+    def __call__(self, grid, block, args):
+        assert len(args) == len(self.parameters), f"{self.name}: {len(args)} arguments for {len(self.parameters)}"
+        converted = []
+        for value, (base, is_pointer, name) in zip(args, self.parameters):
+            if is_pointer:
+                assert isinstance(value, np.ndarray) and value.dtype == POINTER_DTYPES[base], \
+                    f"{self.name}: {name} must be a {np.dtype(POINTER_DTYPES[base])} array, got {value!r}"
+                assert value.flags.c_contiguous, f"{self.name}: {name} is not C-contiguous"
+                converted.append(ctypes.c_void_p(value.ctypes.data))
+            else:
+                numpy_type, c_type = SCALAR_TYPES[base]
+                assert type(value) is numpy_type, \
+                    f"{self.name}: {name} is a C {base}, so it must be passed as {numpy_type.__name__}, got {value!r}"
+                converted.append(c_type(value.item()))
+        self.function(*converted)
+
+
+@pytest.fixture(scope="session")
+def host_kernels(tmp_path_factory):
+    """{source file name: {kernel name: HostKernel}} from the .cu files built with g++ as one shared library."""
+    if shutil.which("g++") is None:
+        pytest.skip("g++ is not on PATH, so the CUDA sources cannot be built for the host")
+    library_path = tmp_path_factory.mktemp("cuda_host") / "libminicnn_cuda_host.so"
+    command = ["g++", "-x", "c++", "-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
+               *map(str, CUDA_SOURCES), "-o", str(library_path)]
+    build = subprocess.run(command, capture_output=True, text=True)
+    assert build.returncode == 0, f"{' '.join(command)}\n{build.stderr}"
+    library = ctypes.CDLL(str(library_path))
+    return {source.name: {name: HostKernel(getattr(library, name), name, parameters)
+                          for name, parameters in kernel_signatures(source).items()}
+            for source in CUDA_SOURCES}
+
+
+@pytest.fixture(scope="session")
+def kernels(host_kernels):
+    """kernels.gpu, taking its kernels from the host library instead of compiling them with cupy.RawModule."""
+    def host_kernel(source, name, dtype):
+        return host_kernels[source][f"{name}_{gpu.DTYPE_SUFFIXES[np.dtype(dtype)]}"]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gpu, "_kernel", host_kernel)
+        yield gpu
+
+
+@pytest.fixture(scope="module")
+def cpu_kernels():
+    """kernels.cpu (the Numba twins), or a skip when it cannot be imported yet."""
+    try:
+        from kernels import cpu
+    except ModuleNotFoundError as error:
+        if error.name not in ("kernels.cpu", "numba"):
+            raise
+        pytest.skip(f"kernels.cpu cannot be imported ({error}), so the CUDA kernels are checked against the NumPy "
+                    f"references only")
+    return cpu
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Independent references, written the plain way.
+
+def reference_im2col(x, kernel_height, kernel_width, pad, stride):
+    """Visit each window position in turn and copy its (C, kernel_height, kernel_width) patch into one column."""
+    N, C, H, W = x.shape
+    out_height = 1 + (H + 2 * pad - kernel_height) // stride
+    out_width = 1 + (W + 2 * pad - kernel_width) // stride
+    padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    cols = np.empty((C * kernel_height * kernel_width, N * out_height * out_width), dtype=x.dtype)
+    for n, oh, ow in itertools.product(range(N), range(out_height), range(out_width)):
+        top, left = oh * stride, ow * stride
+        patch = padded[n, :, top:top + kernel_height, left:left + kernel_width]
+        cols[:, (n * out_height + oh) * out_width + ow] = patch.reshape(-1)
+    return cols
+
+
+def reference_col2im(cols, x_shape, kernel_height, kernel_width, pad, stride):
+    """The adjoint of reference_im2col: add each column back onto its patch of a padded image, then crop."""
+    N, C, H, W = x_shape
+    out_height = 1 + (H + 2 * pad - kernel_height) // stride
+    out_width = 1 + (W + 2 * pad - kernel_width) // stride
+    padded = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=cols.dtype)
+    for n, oh, ow in itertools.product(range(N), range(out_height), range(out_width)):
+        top, left = oh * stride, ow * stride
+        column = cols[:, (n * out_height + oh) * out_width + ow]
+        padded[n, :, top:top + kernel_height, left:left + kernel_width] += column.reshape(C, kernel_height, kernel_width)
+    return padded[:, :, pad:pad + H, pad:pad + W]
+
+
+def reference_max_pool_forward(x, pool_height, pool_width, stride):
+    """Each window's maximum, and where it sits: np.argmax returns the first maximum in row-major order."""
+    N, C, H, W = x.shape
+    out_height = 1 + (H - pool_height) // stride
+    out_width = 1 + (W - pool_width) // stride
+    out = np.empty((N, C, out_height, out_width), dtype=x.dtype)
+    argmax = np.empty((N, C, out_height, out_width), dtype=np.int32)
+    for n, c, oh, ow in itertools.product(range(N), range(C), range(out_height), range(out_width)):
+        top, left = oh * stride, ow * stride
+        window = x[n, c, top:top + pool_height, left:left + pool_width]
+        i, j = divmod(int(np.argmax(window)), pool_width)
+        out[n, c, oh, ow] = window[i, j]
+        argmax[n, c, oh, ow] = (top + i) * W + left + j
+    return out, argmax
+
+
+def reference_max_pool_backward(dout, argmax, x_shape):
+    """Add each window's upstream gradient onto the pixel that argmax names."""
+    N, C, H, W = x_shape
+    dx = np.zeros(x_shape, dtype=dout.dtype)
+    for n, c, oh, ow in itertools.product(range(N), range(C), range(dout.shape[2]), range(dout.shape[3])):
+        h, w = divmod(int(argmax[n, c, oh, ow]), W)
+        dx[n, c, h, w] += dout[n, c, oh, ow]
+    return dx
+
+
+UINT64 = 2 ** 64 - 1
+GOLDEN_GAMMA = 0x9E3779B97F4A7C15
+
+
+def splitmix64(z):
+    """splitmix64's output function on a Python int, wrapping every step to 64 bits."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & UINT64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & UINT64
+    return z ^ (z >> 31)
+
+
+def reference_uniform(seed, i):
+    """The draw for element i: top 24 bits of splitmix64(seed * GOLDEN_GAMMA + i + 1), divided by 2**24."""
+    return (splitmix64((seed * GOLDEN_GAMMA + i + 1) & UINT64) >> 40) / 2 ** 24
+
+
+def random_image(shape, dtype, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def image_without_ties(shape, dtype, seed=0):
+    """A shuffled arange: every window has exactly one maximum."""
+    values = np.random.default_rng(seed).permutation(int(np.prod(shape))).astype(dtype)
+    return values.reshape(shape) / values.size
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# im2col and col2im
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
+def test_im2col_matches_reference(kernels, case, dtype):
+    N, C, H, W, kernel_height, kernel_width, pad, stride = case
+    x = random_image((N, C, H, W), dtype)
+    cols = kernels.im2col(x, kernel_height, kernel_width, pad, stride)
+    assert cols.dtype == dtype
+    np.testing.assert_array_equal(cols, reference_im2col(x, kernel_height, kernel_width, pad, stride))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
+def test_col2im_matches_reference_and_repeats_bit_for_bit(kernels, case, dtype):
+    N, C, H, W, kernel_height, kernel_width, pad, stride = case
+    cols_shape = reference_im2col(np.zeros((N, C, H, W), dtype), kernel_height, kernel_width, pad, stride).shape
+    cols = random_image(cols_shape, dtype)
+    dx = kernels.col2im(cols, (N, C, H, W), kernel_height, kernel_width, pad, stride)
+    assert dx.dtype == dtype
+    np.testing.assert_allclose(dx, reference_col2im(cols, (N, C, H, W), kernel_height, kernel_width, pad, stride),
+                               **TOLERANCES[dtype])
+    again = kernels.col2im(cols, (N, C, H, W), kernel_height, kernel_width, pad, stride)
+    assert dx.tobytes() == again.tobytes()
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
+def test_col2im_is_the_adjoint_of_im2col(kernels, case):
+    """<im2col(x), y> == <x, col2im(y)>: col2im is exactly the gradient of im2col."""
+    N, C, H, W, kernel_height, kernel_width, pad, stride = case
+    x = random_image((N, C, H, W), np.float64, seed=1)
+    cols = kernels.im2col(x, kernel_height, kernel_width, pad, stride)
+    y = random_image(cols.shape, np.float64, seed=2)
+    dx = kernels.col2im(y, x.shape, kernel_height, kernel_width, pad, stride)
+    assert np.isclose(np.sum(cols * y), np.sum(x * dx), rtol=1e-12)
+
+
+def test_im2col_and_col2im_accept_arrays_that_are_not_c_contiguous(kernels):
+    x = random_image((5, 7, 3, 2), np.float64).transpose(3, 2, 1, 0)  # (2, 3, 7, 5), Fortran order
+    np.testing.assert_array_equal(kernels.im2col(x, 3, 3, 1, 2), reference_im2col(x, 3, 3, 1, 2))
+    cols = random_image((2 * 3 * 4, 3 * 3 * 3), np.float64).T  # (27, 24)
+    np.testing.assert_allclose(kernels.col2im(cols, x.shape, 3, 3, 1, 2), reference_col2im(cols, x.shape, 3, 3, 1, 2))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
+def test_im2col_and_col2im_match_kernels_cpu(kernels, cpu_kernels, case, dtype):
+    N, C, H, W, kernel_height, kernel_width, pad, stride = case
+    x = random_image((N, C, H, W), dtype)
+    cols = kernels.im2col(x, kernel_height, kernel_width, pad, stride)
+    np.testing.assert_array_equal(cols, cpu_kernels.im2col(x, kernel_height, kernel_width, pad, stride))
+    dout = random_image(cols.shape, dtype, seed=1)
+    np.testing.assert_allclose(kernels.col2im(dout, x.shape, kernel_height, kernel_width, pad, stride),
+                               cpu_kernels.col2im(dout, x.shape, kernel_height, kernel_width, pad, stride),
+                               **TOLERANCES[dtype])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Max pooling
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", POOL_CASES, ids=case_id)
+def test_max_pool_forward_matches_reference(kernels, case, dtype):
+    N, C, H, W, pool_height, pool_width, stride = case
+    x = image_without_ties((N, C, H, W), dtype)
+    out, argmax = kernels.max_pool_forward(x, pool_height, pool_width, stride)
+    expected_out, expected_argmax = reference_max_pool_forward(x, pool_height, pool_width, stride)
+    assert out.dtype == dtype and argmax.dtype == np.int32
+    np.testing.assert_array_equal(out, expected_out)
+    np.testing.assert_array_equal(argmax, expected_argmax)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_forward_picks_the_first_of_tied_maxima(kernels, dtype):
+    x = np.random.default_rng(3).integers(0, 3, size=(2, 3, 7, 8)).astype(dtype)  # windows full of ties
+    out, argmax = kernels.max_pool_forward(x, 3, 2, 1)
+    expected_out, expected_argmax = reference_max_pool_forward(x, 3, 2, 1)
+    np.testing.assert_array_equal(out, expected_out)
+    np.testing.assert_array_equal(argmax, expected_argmax)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", POOL_CASES, ids=case_id)
+def test_max_pool_backward_matches_reference_and_repeats_bit_for_bit(kernels, case, dtype):
+    N, C, H, W, pool_height, pool_width, stride = case
+    _, argmax = kernels.max_pool_forward(image_without_ties((N, C, H, W), dtype), pool_height, pool_width, stride)
+    dout = random_image(argmax.shape, dtype, seed=1)
+    dx = kernels.max_pool_backward(dout, argmax, (N, C, H, W), pool_height, pool_width, stride)
+    assert dx.dtype == dtype
+    np.testing.assert_allclose(dx, reference_max_pool_backward(dout, argmax, (N, C, H, W)), **TOLERANCES[dtype])
+    again = kernels.max_pool_backward(dout, argmax, (N, C, H, W), pool_height, pool_width, stride)
+    assert dx.tobytes() == again.tobytes()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", POOL_CASES, ids=case_id)
+def test_max_pool_matches_kernels_cpu(kernels, cpu_kernels, case, dtype):
+    N, C, H, W, pool_height, pool_width, stride = case
+    x = image_without_ties((N, C, H, W), dtype)
+    out, argmax = kernels.max_pool_forward(x, pool_height, pool_width, stride)
+    cpu_out, cpu_argmax = cpu_kernels.max_pool_forward(x, pool_height, pool_width, stride)
+    np.testing.assert_array_equal(out, cpu_out)
+    np.testing.assert_array_equal(argmax, cpu_argmax)
+    dout = random_image(out.shape, dtype, seed=1)
+    np.testing.assert_allclose(kernels.max_pool_backward(dout, argmax, x.shape, pool_height, pool_width, stride),
+                               cpu_kernels.max_pool_backward(dout, argmax, x.shape, pool_height, pool_width, stride),
+                               **TOLERANCES[dtype])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Dropout
+
+def test_python_splitmix64_gives_the_published_values():
+    """splitmix64 seeded with 1234567 steps its state by GOLDEN_GAMMA and outputs these (Vigna's reference code)."""
+    outputs = [splitmix64((1234567 + k * GOLDEN_GAMMA) & UINT64) for k in range(1, 6)]
+    assert outputs == [6457827717110365317, 3203168211198807973, 9817491932198370423, 4593380528125082431,
+                       16408922859458223821]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize("seed", [0, 7, 2 ** 64 - 1])
+def test_dropout_mask_follows_the_python_hash(kernels, seed, p, dtype):
+    x = random_image((3, 5, 7), dtype)
+    out, mask = kernels.dropout_forward(x, p, seed)
+    keep = np.array([reference_uniform(seed, i) >= p for i in range(x.size)]).reshape(x.shape)
+    np.testing.assert_array_equal(mask, np.where(keep, dtype(1 / (1 - p)), dtype(0)))
+    assert mask.dtype == dtype and out.dtype == dtype
+    np.testing.assert_array_equal(out, x * mask)
+
+
+def test_dropout_keeps_an_element_whose_draw_equals_p(kernels):
+    seed = 11
+    draw = reference_uniform(seed, 0)
+    assert 0 < draw < 1 - 2 ** -24
+    _, mask = kernels.dropout_forward(np.ones(1), draw, seed)
+    assert mask[0] == 1 / (1 - draw)
+    _, mask = kernels.dropout_forward(np.ones(1), draw + 2 ** -25, seed)
+    assert mask[0] == 0
+
+
+def test_dropout_draws_the_same_mask_in_float32_and_float64(kernels):
+    """p = 0.1 is not a float32; comparing in double keeps the two dtypes (and the CPU) in step."""
+    x = np.ones(100_000)
+    _, mask64 = kernels.dropout_forward(x, 0.1, 5)
+    _, mask32 = kernels.dropout_forward(x.astype(np.float32), 0.1, 5)
+    np.testing.assert_array_equal(mask64 == 0, mask32 == 0)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.25, 0.5, 0.8])
+def test_dropout_drops_a_fraction_p(kernels, p):
+    _, mask = kernels.dropout_forward(np.ones(1_000_000, dtype=np.float32), p, 2024)
+    assert abs(np.mean(mask == 0) - p) < 0.003  # about 6 standard deviations of the fraction at p = 0.5
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", [0, 123456789, 2 ** 64 - 1])
+def test_dropout_matches_kernels_cpu(kernels, cpu_kernels, seed, dtype):
+    x = random_image((4, 3, 6, 5), dtype)
+    out, mask = kernels.dropout_forward(x, 0.3, seed)
+    cpu_out, cpu_mask = cpu_kernels.dropout_forward(x, 0.3, seed)
+    np.testing.assert_array_equal(mask, cpu_mask)
+    np.testing.assert_array_equal(out, cpu_out)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The wrappers' own checks and helpers (no kernel runs)
+
+def test_launch_config_covers_the_array_with_at_most_max_blocks():
+    assert gpu.launch_config(0) == ((1,), (gpu.THREADS_PER_BLOCK,))
+    assert gpu.launch_config(gpu.THREADS_PER_BLOCK) == ((1,), (gpu.THREADS_PER_BLOCK,))
+    assert gpu.launch_config(gpu.THREADS_PER_BLOCK + 1) == ((2,), (gpu.THREADS_PER_BLOCK,))
+    assert gpu.launch_config(2 ** 40) == ((gpu.MAX_BLOCKS,), (gpu.THREADS_PER_BLOCK,))
+
+
+def test_window_positions_follow_the_output_size_formula():
+    assert gpu.window_positions("f", 48, 48, 3, 3, 1, 1) == (48, 48)
+    assert gpu.window_positions("f", 7, 9, 2, 3, 0, 2) == (3, 4)
+    with pytest.raises(ValueError, match="does not fit"):
+        gpu.window_positions("f", 2, 9, 5, 5, 1, 1)
+    with pytest.raises(ValueError, match="stride >= 1"):
+        gpu.window_positions("f", 8, 8, 3, 3, 1, 0)
+
+
+def test_wrappers_name_the_argument_they_reject():
+    x = np.zeros((2, 3, 8, 8), np.float32)
+    with pytest.raises(ValueError, match="im2col: x must be float32 or float64, got int64"):
+        gpu.im2col(np.zeros((2, 3, 8, 8), np.int64), 3, 3, 1, 1)
+    with pytest.raises(ValueError, match=r"im2col: x must have 4 dimensions .* got shape \(3, 8, 8\)"):
+        gpu.im2col(x[0], 3, 3, 1, 1)
+    with pytest.raises(ValueError, match=r"col2im: cols must have shape \(27, 128\), got \(27, 100\)"):
+        gpu.col2im(np.zeros((27, 100), np.float32), x.shape, 3, 3, 1, 1)
+    with pytest.raises(ValueError, match="max_pool_backward: argmax must be int32, got int64"):
+        gpu.max_pool_backward(np.zeros((2, 3, 4, 4)), np.zeros((2, 3, 4, 4), np.int64), x.shape, 2, 2, 2)
+    with pytest.raises(ValueError, match=r"max_pool_backward: dout must have shape \(2, 3, 4, 4\)"):
+        gpu.max_pool_backward(np.zeros((2, 3, 3, 3)), np.zeros((2, 3, 3, 3), np.int32), x.shape, 2, 2, 2)
+    with pytest.raises(ValueError, match=r"dropout_forward: p .* must be in \[0, 1\), got 1"):
+        gpu.dropout_forward(x, 1, 0)
+    with pytest.raises(ValueError, match="dropout_forward: seed must be an int in"):
+        gpu.dropout_forward(x, 0.5, -1)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The sources as CUDA sees them
+
+@pytest.mark.parametrize("source", CUDA_SOURCES, ids=lambda source: source.name)
+def test_source_includes_only_the_host_shim_and_only_for_host_compilers(source):
+    """NVRTC (cupy.RawModule) has no host headers, so a CUDA compile must need no #include at all."""
+    lines = source.read_text().splitlines()
+    includes = [number for number, line in enumerate(lines) if line.startswith("#include")]
+    assert all(lines[number] == '#include "host_shim.h"' and lines[number - 1] == "#ifndef __CUDACC__"
+               for number in includes)
+
+
+@pytest.mark.parametrize("source", CUDA_SOURCES, ids=lambda source: source.name)
+def test_source_compiles_with_nvcc(source, tmp_path):
+    if shutil.which("nvcc") is None:
+        pytest.skip("nvcc is not on PATH, so the sources are checked by the host build only")
+    command = ["nvcc", "--cubin", "-arch=sm_90", "-std=c++17", "-Werror", "all-warnings", str(source),
+               "-o", str(tmp_path / f"{source.stem}.cubin")]
+    build = subprocess.run(command, capture_output=True, text=True)
+    assert build.returncode == 0, f"{' '.join(command)}\n{build.stderr}"
