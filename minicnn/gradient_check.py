@@ -8,6 +8,14 @@ def rel_error(x, y):
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
 
 
+def gradient_error(analytic, numerical):
+    """rel_error, except for a gradient that is zero in theory (a bias followed by batch norm): there both sides
+    are round-off noise, whose relative error means nothing, so the largest absolute difference is returned."""
+    if np.max(np.abs(numerical)) < 1e-7 and np.max(np.abs(analytic)) < 1e-7:
+        return float(np.max(np.abs(np.asarray(analytic) - np.asarray(numerical))))
+    return rel_error(analytic, numerical)
+
+
 def eval_numerical_gradient(f, x, h=1e-5):
     """Gradient of a scalar function f at x by centred differences; x is changed in place and restored.
 

@@ -6,7 +6,8 @@ returns {gradient name: relative error between the analytic and the numerical gr
 import numpy as np
 
 from minicnn import layer_utils, layers
-from minicnn.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
+from minicnn.gradient_check import (eval_numerical_gradient, eval_numerical_gradient_array, gradient_error,
+                                    rel_error)
 
 
 def _compare(forward, backward, inputs, names, rng):
@@ -22,16 +23,8 @@ def _compare(forward, backward, inputs, names, rng):
             changed[position] = value
             return forward(*changed)[0]
         numerical = eval_numerical_gradient_array(output_of, inputs[position], dout)
-        errors[name] = _error(analytic[position], numerical)
+        errors[name] = gradient_error(analytic[position], numerical)
     return errors
-
-
-def _error(analytic, numerical):
-    """Relative error, except for a gradient that is zero in theory (a bias followed by batch norm): there both
-    sides are round-off noise, whose relative error means nothing, so the absolute difference is returned."""
-    if np.max(np.abs(numerical)) < 1e-7 and np.max(np.abs(analytic)) < 1e-7:
-        return float(np.max(np.abs(analytic - numerical)))
-    return rel_error(analytic, numerical)
 
 
 def check_affine(rng):

@@ -24,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from minicnn.backend import get_array_module, is_gpu_array, to_device, to_numpy
+from minicnn.data import random_flip
 from solver import optim
 from solver.checkpoint import check_same_shapes, group, load_arrays, save_arrays
 
@@ -102,15 +103,21 @@ class Solver:
         """Check the four splits and keep them on self.device (copied there once, not per minibatch)."""
         for split in ("train", "val"):
             X, y = data[f"X_{split}"], data[f"y_{split}"]
-            if len(X) != len(y):
-                raise ValueError(f"data: X_{split} has {len(X)} samples but y_{split} has {len(y)} labels")
+            if count_samples(X) != len(y):
+                raise ValueError(f"data: X_{split} has {count_samples(X)} samples but y_{split} has {len(y)} labels")
         self.X_train, self.y_train = self._to_device(data["X_train"]), self._to_device(data["y_train"])
         self.X_val, self.y_val = self._to_device(data["X_val"]), self._to_device(data["y_val"])
-        if self.augment_flip and self.X_train.ndim != 4:
-            raise ValueError(f"augment_flip needs images X_train: (N, C, H, W), got shape {self.X_train.shape}")
+        if self.augment_flip and (isinstance(self.X_train, tuple) or self.X_train.ndim != 4):
+            # Features computed from the unflipped images (HOG, say) would no longer match a flipped image.
+            raise ValueError("augment_flip needs X_train to be images (N, C, H, W) alone, not "
+                             f"{_describe(self.X_train)}")
 
     def _to_device(self, x):
-        return x if self.device is None else to_device(x, self.device)
+        if self.device is None:
+            return x
+        if isinstance(x, tuple):
+            return tuple(to_device(part, self.device) for part in x)
+        return to_device(x, self.device)
 
     def _move_model(self):
         """Copy the model's params and state to self.device (a no-op for arrays already there)."""
@@ -185,7 +192,7 @@ class Solver:
         self._end_epoch(float(np.mean(losses)), started)
 
     def _iterations_per_epoch(self):
-        return math.ceil(len(self.X_train) / self.batch_size)
+        return math.ceil(count_samples(self.X_train) / self.batch_size)
 
     def _minibatches(self):
         """Yield (X_batch, y_batch) pairs that together hold every training sample once, in a fresh random order.
@@ -193,24 +200,15 @@ class Solver:
         The last batch keeps the N % batch_size left-over samples rather than dropping them: otherwise those
         samples, different ones every epoch, would silently go unused.
         """
-        xp = get_array_module(self.X_train)
-        order = self.rng.permutation(len(self.X_train))
+        xp = get_array_module(self.y_train)
+        order = self.rng.permutation(count_samples(self.X_train))
         for start in range(0, len(order), self.batch_size):
             index = xp.asarray(order[start:start + self.batch_size])
-            # Indexing with an index array copies, so flipping the batch in place leaves X_train as it was.
-            X_batch, y_batch = self.X_train[index], self.y_train[index]
+            X_batch, y_batch = take(self.X_train, index), self.y_train[index]
             if self.augment_flip:
-                self._flip_randomly(X_batch)
+                # A face mirrored is still a face with the same expression: twice the variety of training images.
+                X_batch = random_flip(X_batch, self.rng)
             yield X_batch, y_batch
-
-    def _flip_randomly(self, X_batch):
-        """Mirror each image of X_batch: (B, C, H, W) left-right, in place, with probability 1/2.
-
-        A face mirrored is still a face with the same expression, so this doubles the variety of training images.
-        """
-        xp = get_array_module(X_batch)
-        flip = xp.asarray(np.flatnonzero(self.rng.random(len(X_batch)) < 0.5))
-        X_batch[flip] = X_batch[flip, ..., ::-1]
 
     def _show_progress(self, bar, losses, batch_accuracies, X_batch, y_batch):
         """Show the running loss and train accuracy on the bar or, with the bar off, print the latest loss.
@@ -277,14 +275,16 @@ class Solver:
         X: (N, ...) inputs and y: (N,) labels. num_samples: score a random subset of that size instead of all N
         (None: all). batch_size: samples per forward pass (default: the training batch size), to bound memory.
         """
-        if num_samples is not None and num_samples < len(X):
-            xp = get_array_module(X)
-            subset = xp.asarray(self.rng.choice(len(X), num_samples, replace=False))
-            X, y = X[subset], y[subset]
+        total = count_samples(X)
+        if num_samples is not None and num_samples < total:
+            xp = get_array_module(y)
+            subset = xp.asarray(self.rng.choice(total, num_samples, replace=False))
+            X, y = take(X, subset), y[subset]
+            total = num_samples
         batch_size = batch_size or self.batch_size
-        correct = sum(self._count_correct(X[start:start + batch_size], y[start:start + batch_size])
-                      for start in range(0, len(X), batch_size))
-        return correct / len(X)
+        correct = sum(self._count_correct(take(X, slice(start, start + batch_size)), y[start:start + batch_size])
+                      for start in range(0, total, batch_size))
+        return correct / total
 
     def _count_correct(self, X_batch, y_batch):
         """How many samples of X_batch the model labels y_batch (compared on the host: only B numbers travel)."""
@@ -379,6 +379,20 @@ class Solver:
                 if value.ndim > 0 and value.shape != params[name].shape:
                     raise ValueError(f"{path}: 'optim/{name}/{key}' has shape {value.shape}, but the model's "
                                      f"{name!r} has shape {tuple(params[name].shape)}")
+
+
+def count_samples(X):
+    """N for inputs X: an array (N, ...) or a tuple of such arrays (images and features of the same N samples)."""
+    return len(X[0]) if isinstance(X, tuple) else len(X)
+
+
+def take(X, index):
+    """The samples `index` (an index array or a slice) of X: an array, or a tuple of arrays taken alike."""
+    return tuple(part[index] for part in X) if isinstance(X, tuple) else X[index]
+
+
+def _describe(X):
+    return f"a tuple of arrays {[part.shape for part in X]}" if isinstance(X, tuple) else f"shape {X.shape}"
 
 
 def _checkpoint_file(checkpoint_path, checkpoint_name):

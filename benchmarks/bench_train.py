@@ -1,0 +1,171 @@
+"""Images per second of one training step of the paper's shallow and deep nets, minicnn against PyTorch.
+
+    python benchmarks/bench_train.py [--batch 128] [--steps 10] [--nets shallow deep] [--no-torch] [--profile]
+
+A step is the forward pass, the backward pass and an Adam update of every parameter, on random float32 images
+(N, 1, 48, 48) with labels 0..6. minicnn trains `minicnn.models.shallow_net()` / `deep_net()` through Solver.step;
+PyTorch trains the same layers (built below from the same architecture) with torch.optim.Adam. The "GEMM-only
+bound" is the time numpy needs for just the matrix products of an im2col implementation of that net's forward and
+backward passes, the speed minicnn would reach if everything else took no time. Prints a Markdown section for
+benchmarks/RESULTS.md; --profile adds the functions that take the most time in a few minicnn steps.
+"""
+import argparse
+import cProfile
+import pstats
+
+import numpy as np
+
+from common import forward_backward_gemms, import_torch, markdown_table, median_times, network_layers, print_report
+from minicnn.models import deep_net, shallow_net
+from solver.solver import Solver
+
+NETS = {"shallow": shallow_net, "deep": deep_net}
+LEARNING_RATE = 1e-3
+PROFILED_STEPS = 3
+PROFILED_FUNCTIONS = 15
+
+
+def minicnn_step(model, images, labels):
+    """One minicnn training step (Solver.step: loss, gradients, Adam on every parameter) as a function."""
+    data = {"X_train": images, "y_train": labels, "X_val": images, "y_val": labels}
+    solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": LEARNING_RATE},
+                    batch_size=len(images), verbose=False, progress=False)
+    return lambda: solver.step(images, labels)
+
+
+def torch_block(nn, layer):
+    """The PyTorch modules of one minicnn layer: Conv-(BN)-ReLU-(Dropout), MaxPool, Linear-(BN)-ReLU-(Dropout), or
+    the bare Linear of the scores layer. Dropout probabilities are drop probabilities in both libraries."""
+    if layer.kind == "pool":
+        return [nn.MaxPool2d(2, 2)]
+    spec, in_size, out_size = layer.spec, layer.input_shape[1], layer.output_shape[1]
+    if layer.kind == "conv":
+        modules, batchnorm = [nn.Conv2d(in_size, out_size, spec.size, spec.stride, layer.pad)], nn.BatchNorm2d
+    else:
+        modules, batchnorm = [nn.Linear(in_size, out_size)], nn.BatchNorm1d
+    if spec is None:
+        return modules
+    if spec.batchnorm:
+        modules.append(batchnorm(out_size))
+    modules.append(nn.ReLU())
+    if spec.dropout:
+        modules.append(nn.Dropout(spec.dropout))
+    return modules
+
+
+def torch_network(torch, architecture):
+    """The minicnn architecture as an nn.Sequential: the conv part, a flatten, the affine part."""
+    layers = network_layers(architecture, batch=1)
+    conv_part = [module for layer in layers if layer.kind != "affine" for module in torch_block(torch.nn, layer)]
+    affine_part = [module for layer in layers if layer.kind == "affine" for module in torch_block(torch.nn, layer)]
+    return torch.nn.Sequential(*conv_part, torch.nn.Flatten(), *affine_part)
+
+
+def torch_step(torch, architecture, images, labels):
+    """One PyTorch training step (forward, cross-entropy, backward, Adam) of the same network, as a function."""
+    network = torch_network(torch, architecture).train()
+    optimizer = torch.optim.Adam(network.parameters(), lr=LEARNING_RATE)
+    images, labels = torch.from_numpy(images), torch.from_numpy(labels)
+
+    def step():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(network(images), labels)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def gemm_bound(architecture, batch, rng):
+    """A function running the three GEMMs of every conv and affine layer of the net, as an im2col network needs
+    them for one forward and backward pass."""
+    runs = [forward_backward_gemms(*layer.gemm_shape, rng)[0]
+            for layer in network_layers(architecture, batch) if layer.kind != "pool"]
+
+    def run_all():
+        for run in runs:
+            run()
+
+    return run_all
+
+
+def benchmark_net(make_net, torch, batch, steps, rng):
+    """Median seconds per training step of minicnn, PyTorch (when given) and the GEMM-only bound, and the minicnn
+    step itself (for --profile)."""
+    model = make_net(seed=0)
+    images = rng.standard_normal((batch, *model.architecture.input_dim), dtype=np.float32)
+    labels = rng.integers(0, model.architecture.num_classes, batch)
+    functions = {"minicnn": minicnn_step(model, images, labels),
+                 "GEMM-only bound": gemm_bound(model.architecture, batch, rng)}
+    if torch is not None:
+        functions["PyTorch"] = torch_step(torch, model.architecture, images, labels)
+    return median_times(functions, steps), functions["minicnn"]
+
+
+def table_row(name, times, batch, with_torch):
+    """One row: images per second of each contestant, minicnn / PyTorch, and minicnn's share of the bound."""
+    minicnn_rate, bound_rate = batch / times["minicnn"], batch / times["GEMM-only bound"]
+    row = [name, f"{minicnn_rate:.1f}"]
+    if with_torch:
+        torch_rate = batch / times["PyTorch"]
+        row += [f"{torch_rate:.1f}", f"{minicnn_rate / torch_rate:.2f}"]
+    return row + [f"{bound_rate:.1f}", f"{minicnn_rate / bound_rate:.0%}"]
+
+
+def table_headers(with_torch):
+    headers = ["net", "minicnn img/s"]
+    if with_torch:
+        headers += ["PyTorch img/s", "minicnn / PyTorch"]
+    return headers + ["GEMM-only bound img/s", "minicnn / bound"]
+
+
+def print_profile(name, step):
+    """Run a few minicnn steps under cProfile and print the functions with the largest cumulative time."""
+    profiler = cProfile.Profile()
+    for _ in range(PROFILED_STEPS):
+        profiler.runcall(step)
+    print(f"\n### cProfile: {name} net, {PROFILED_STEPS} minicnn steps, top {PROFILED_FUNCTIONS} by cumulative time\n")
+    print("```")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(PROFILED_FUNCTIONS)
+    print("```")
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch", type=int, default=128, help="images per step (default 128)")
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per contestant, after warm-up (default 10)")
+    parser.add_argument("--nets", nargs="+", choices=list(NETS), default=list(NETS),
+                        help="nets to time (default: both)")
+    parser.add_argument("--no-torch", action="store_true", help="time minicnn alone, even when torch is installed")
+    parser.add_argument("--profile", action="store_true",
+                        help=f"also print the top {PROFILED_FUNCTIONS} functions of {PROFILED_STEPS} minicnn steps")
+    arguments = parser.parse_args()
+    if arguments.batch < 1 or arguments.steps < 1:
+        parser.error("--batch and --steps must be at least 1")
+    return arguments
+
+
+def main():
+    arguments = parse_arguments()
+    torch = import_torch(enabled=not arguments.no_torch)
+    rng = np.random.default_rng(0)
+    rows, steps_to_profile = [], {}
+    for name in arguments.nets:
+        times, steps_to_profile[name] = benchmark_net(NETS[name], torch, arguments.batch, arguments.steps, rng)
+        rows.append(table_row(name, times, arguments.batch, torch is not None))
+    notes = [(f"One training step (forward, backward, Adam on every parameter), batch {arguments.batch}, float32. "
+              f"Rates are the batch over the median of {arguments.steps} steps after warm-up; the contestants take "
+              "turns in one process."),
+             ("GEMM-only bound: numpy running only the matrix products of an im2col forward + backward pass (three "
+              "per conv and affine layer), as images per second.")]
+    if torch is not None:
+        notes.insert(1, "minicnn / PyTorch: above 1 minicnn is faster.")
+    print_report("Training step", notes, markdown_table(table_headers(torch is not None), rows), torch)
+    if arguments.profile:
+        for name, step in steps_to_profile.items():
+            print_profile(name, step)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""What the benchmarks share: the timer, optional PyTorch, the machine line, the layers of a network with their
+shapes, the GEMMs an im2col network needs, and the Markdown report.
+
+The benchmarks are scripts, run from the repository root as `python benchmarks/bench_layers.py` (or bench_train.py);
+Python then finds this module next to them.
+"""
+import functools
+import os
+import platform
+import shlex
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from kernels.shapes import conv_output_size, pool_output_size
+
+WARMUP_ROUNDS = 2
+
+
+# ------------------------------------------------------------------------------------------------------ timing
+def median_times(functions, repeats, warmup=WARMUP_ROUNDS):
+    """Median wall-clock seconds of each no-argument function in `functions` (a dict name -> function).
+
+    The functions take turns, round after round, so that a slow spell of the machine (another job, a clock that
+    drops) lands on all of them instead of on one. Each round starts one function further on, so no function always
+    runs right after the same neighbour. The first `warmup` rounds are not timed (Numba loading its cached kernels,
+    caches, the allocator). Returns a dict name -> seconds.
+    """
+    names = list(functions)
+    times = {name: [] for name in names}
+    for round_index in range(warmup + repeats):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            functions[name]()
+            elapsed = time.perf_counter() - start
+            if round_index >= warmup:
+                times[name].append(elapsed)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+# ---------------------------------------------------------------------------------------------- the machine
+@functools.cache
+def numpy_blas():
+    """numpy's BLAS as threadpoolctl sees it: {'internal_api', 'version', 'architecture', 'num_threads', ...}, or None
+    when threadpoolctl is not installed. Cached from the first call, which import_torch makes before torch loads a
+    BLAS of its own into the process."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    pools = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    return pools[0] if pools else None
+
+
+def import_torch(enabled=True):
+    """The torch module, running on as many threads as numpy's BLAS, so both libraries get the same cores; None when
+    disabled (--no-torch) or not installed."""
+    blas = numpy_blas()                 # asked before torch is imported, so that it is numpy's BLAS
+    if not enabled:
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    threads = blas["num_threads"] if blas else usable_cores()
+    torch.set_num_threads(threads)
+    return torch
+
+
+def usable_cores():
+    """The cores this process may run on (its affinity mask where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo (Linux), else what the platform module knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine_description(torch=None):
+    """One line: CPU, cores, Python, numpy and its BLAS, Numba, and torch (when used), each with its thread count."""
+    blas = numpy_blas()
+    blas_text = (f"{blas['internal_api']} {blas['version']} ({blas['architecture']}), {blas['num_threads']} threads"
+                 if blas else "BLAS unknown: threadpoolctl is not installed")
+    torch_text = f"torch {torch.__version__}, {torch.get_num_threads()} threads" if torch else "torch not used"
+    return (f"{cpu_model()}, {usable_cores()} of {os.cpu_count()} cores usable | "
+            f"Python {platform.python_version()} | numpy {np.__version__}, {blas_text} | "
+            f"Numba {numba.__version__}, {numba.get_num_threads()} threads | {torch_text}")
+
+
+def command_line():
+    """The command that started this process, quoted so that it can be pasted into a shell."""
+    return shlex.join(["python", *sys.argv])
+
+
+# ------------------------------------------------------------------------------------------ network shapes
+@dataclass(frozen=True)
+class Layer:
+    """One conv, pool or affine layer of a network with the shapes it sees for a given batch.
+
+    input_shape, output_shape: (N, C, H, W), or (N, D) for an affine layer. spec: the architecture's ConvLayer or
+    AffineLayer (None for a pool and for the scores layer). pad: the conv's zero padding.
+    """
+    name: str
+    kind: str
+    input_shape: tuple
+    output_shape: tuple
+    spec: object = None
+    pad: int = 0
+
+    @property
+    def gemm_shape(self):
+        """(m, k, n) of the forward GEMM (m, k) @ (k, n): for a conv w (F, C*HH*WW) @ cols (C*HH*WW, N*H'*W'), for an
+        affine layer x (N, D) @ w (D, M)."""
+        if self.kind == "conv":
+            N, C = self.input_shape[:2]
+            _, F, out_height, out_width = self.output_shape
+            return F, C * self.spec.size ** 2, N * out_height * out_width
+        if self.kind == "affine":
+            return self.input_shape[0], self.input_shape[1], self.output_shape[1]
+        raise ValueError(f"{self.name}: a {self.kind} layer does no matrix product")
+
+
+def network_layers(architecture, batch):
+    """The layers of a plain (not hybrid) minicnn Architecture in order: conv{i} and pool{i} for each conv block,
+    affine{i} for each hidden affine block, then 'scores'; shapes for `batch` images."""
+    if architecture.hog_dim:
+        raise ValueError("network_layers: the benchmarks time the plain nets, not the HOG hybrids")
+    shape = (batch, *architecture.input_dim)
+    layers = []
+    for index, spec in enumerate(architecture.conv_layers, start=1):
+        pad = (spec.size - 1) // 2 if spec.pad is None else spec.pad       # 'same' padding, as ConvNet does
+        out_shape = (batch, spec.filters, *conv_output_size(*shape[2:], spec.size, spec.size, pad, spec.stride))
+        layers.append(Layer(f"conv{index}", "conv", shape, out_shape, spec, pad))
+        shape = out_shape
+        if spec.pool:
+            out_shape = (batch, spec.filters, *pool_output_size(*shape[2:], 2, 2, 2))
+            layers.append(Layer(f"pool{index}", "pool", shape, out_shape))
+            shape = out_shape
+    features = int(np.prod(shape[1:]))
+    for index, spec in enumerate(architecture.affine_layers, start=len(architecture.conv_layers) + 1):
+        layers.append(Layer(f"affine{index}", "affine", (batch, features), (batch, spec.units), spec))
+        features = spec.units
+    layers.append(Layer("scores", "affine", (batch, features), (batch, architecture.num_classes)))
+    return layers
+
+
+def forward_backward_gemms(m, k, n, rng):
+    """The three float32 GEMMs of a layer whose forward pass is out = A @ B, A: (m, k), B: (k, n), and whose
+    backward pass is dA = dout @ B.T and dB = A.T @ dout, laid out as minicnn's layers lay them out.
+
+    For an im2col conv A is w (F, C*HH*WW) and B is cols (C*HH*WW, N*H'*W'); for an affine layer A is x (N, D) and
+    B is w (D, M). Returns (run, flops): run() computes the three into arrays allocated here once, so that it times
+    the BLAS alone, and flops = 3 * 2 * m * k * n.
+    """
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    dout = rng.standard_normal((m, n), dtype=np.float32)
+    out, da, db = np.empty((m, n), np.float32), np.empty((m, k), np.float32), np.empty((k, n), np.float32)
+
+    def run():
+        np.matmul(a, b, out=out)
+        np.matmul(dout, b.T, out=da)
+        np.matmul(a.T, dout, out=db)
+
+    return run, 3 * 2 * m * k * n
+
+
+# --------------------------------------------------------------------------------------------------- report
+def markdown_table(headers, rows):
+    """A Markdown table, columns padded to line up; the first column left-aligned, the others (numbers) right."""
+    cells = [list(map(str, headers))] + [list(map(str, row)) for row in rows]
+    widths = [max(3, *(len(row[column]) for row in cells)) for column in range(len(headers))]
+    rule = [":" + "-" * (widths[0] - 1)] + ["-" * (width - 1) + ":" for width in widths[1:]]
+
+    def line(row):
+        padded = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
+        return "| " + " | ".join(padded) + " |"
+
+    return "\n".join([line(cells[0]), line(rule)] + [line(row) for row in cells[1:]])
+
+
+def print_report(title, notes, table, torch):
+    """Print a Markdown section ready for benchmarks/RESULTS.md: title, notes, machine, command, then the table."""
+    print(f"## {title}\n")
+    for note in notes:
+        print(note)
+    if torch is None:
+        print("PyTorch: not used (--no-torch, or torch is not installed).")
+    print(f"\nMachine: {machine_description(torch)}  ")
+    print(f"Command: `{command_line()}`\n")
+    print(table)

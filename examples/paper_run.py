@@ -1,0 +1,116 @@
+"""The command line shared by train_shallow.py, train_deep.py and train_hybrid.py: one paper run, end to end.
+
+Everything a run makes goes into RUNS_DIR/NAME/: config.json, checkpoint.npz (each epoch), history.json and the loss
+and accuracy plots (each epoch), model.npz (the best epoch by validation accuracy), and report.json with the
+PublicTest (validation) accuracy, per-class accuracy and confusion matrix. PrivateTest, the test set, is left to
+examples/evaluate.py, to be touched once per final model.
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from minicnn import data, evaluation, features, models, plots
+from minicnn.backend import to_numpy
+from solver import Solver, TrainingDiverged
+
+# The paper's recipe (its tables): Adam, learning rate decayed x0.95 per epoch, batch 128.
+RECIPES = {
+    "shallow": dict(lr=1e-3, reg=1e-6, epochs=30),
+    "deep": dict(lr=1e-2, reg=1e-7, epochs=35),
+}
+
+
+def parse_arguments(depth, hybrid, argv=None):
+    """The options of a paper run, with the paper's recipe for `depth` as defaults."""
+    recipe = RECIPES[depth]
+    kind = f"{'hybrid ' if hybrid else ''}{depth}"
+    parser = argparse.ArgumentParser(description=f"Train the paper's {kind} network on FER2013.")
+    parser.add_argument("--data", help="fer2013.csv(.gz), fer2013.tar.gz, an image folder or a minicnn .npz(.xz) "
+                                       "(default: $MINICNN_DATA, else data/fer2013.csv)")
+    parser.add_argument("--epochs", type=int, default=recipe["epochs"], help="default: %(default)s")
+    parser.add_argument("--lr", type=float, default=recipe["lr"], help="Adam learning rate (default: %(default)s)")
+    parser.add_argument("--lr-decay", type=float, default=0.95, help="per-epoch factor (default: %(default)s)")
+    parser.add_argument("--reg", type=float, default=recipe["reg"], help="L2 strength (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=128, help="default: %(default)s")
+    parser.add_argument("--subset", type=int, help="train on the first N training images only, for quick tries")
+    parser.add_argument("--no-flip", action="store_true", help="do not mirror training images at random")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "gpu", "auto"], help="default: %(default)s")
+    parser.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    parser.add_argument("--name", default=f"{'hybrid_' if hybrid else ''}{depth}", help="default: %(default)s")
+    parser.add_argument("--runs-dir", default="runs", help="folder of all runs (default: %(default)s)")
+    parser.add_argument("--resume", action="store_true", help="continue the run from RUNS_DIR/NAME/checkpoint.npz")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
+    return parser.parse_args(argv)
+
+
+def load_data(arguments, hybrid):
+    """The splits of FER2013 for training; for the hybrid net X is the pair (images, HOG features)."""
+    splits = data.load_splits(data.find_data_path(arguments.data), subset=arguments.subset, keep_images=hybrid)
+    if hybrid:
+        for split in ("train", "val"):
+            hog = features.hog_features(splits.pop(f"images_{split}"))
+            splits[f"X_{split}"] = (splits[f"X_{split}"], hog)
+    return splits
+
+
+def build_model(depth, hybrid, arguments):
+    preset = models.deep_net if depth == "deep" else models.shallow_net
+    return preset(hog=hybrid, reg=arguments.reg, seed=arguments.seed)
+
+
+def epoch_writer(run_dir):
+    """A Solver callback that writes history.json and the loss and accuracy plots after every epoch."""
+    def write(solver):
+        history = {"loss_history": solver.loss_history, "train_acc_history": solver.train_acc_history,
+                   "val_acc_history": solver.val_acc_history, "learning_rate": solver.learning_rate()}
+        evaluation.write_report(run_dir / "history.json", history)
+        plots.plot_training_run(history, run_dir)
+    return write
+
+
+def train(depth, hybrid=False, argv=None):
+    """Parse the command line, train, save the best model and its validation report. Returns the exit status."""
+    arguments = parse_arguments(depth, hybrid, argv)
+    run_dir = Path(arguments.runs_dir) / arguments.name
+    try:
+        splits = load_data(arguments, hybrid)
+    except data.DataNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    model = build_model(depth, hybrid, arguments)
+    model.mean_image = splits["mean_image"]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    evaluation.write_report(run_dir / "config.json", {"arguments": vars(arguments), "depth": depth, "hybrid": hybrid,
+                                         "architecture": json.loads(model.architecture.to_json())})
+    checkpoint = run_dir / "checkpoint.npz"
+    if arguments.resume and not checkpoint.exists():
+        print(f"error: --resume: there is no checkpoint at {checkpoint}", file=sys.stderr)
+        return 2
+    solver = Solver(model, {name: splits[name] for name in ("X_train", "y_train", "X_val", "y_val")},
+                    update_rule="adam", optim_config={"learning_rate": arguments.lr}, lr_decay=arguments.lr_decay,
+                    batch_size=arguments.batch_size, num_epochs=arguments.epochs, augment_flip=not (
+                        arguments.no_flip or hybrid), device=arguments.device, seed=arguments.seed,
+                    verbose=not arguments.quiet, checkpoint_path=checkpoint,
+                    resume=checkpoint if arguments.resume else None, on_epoch_end=epoch_writer(run_dir))
+    started = time.perf_counter()
+    try:
+        solver.train()
+    except TrainingDiverged as error:
+        print(f"error: {error}\nThe last good checkpoint is {checkpoint}.", file=sys.stderr)
+        return 1
+    model.to("cpu").save(run_dir / "model.npz")
+    report = evaluation.evaluate(model, to_cpu(splits["X_val"]), splits["y_val"])
+    report.update(split="PublicTest", best_val_acc=solver.best_val_acc, train_seconds=time.perf_counter() - started)
+    evaluation.write_report(run_dir / "report.json", report)
+    plots.plot_confusion_matrix(np.array(report["confusion_matrix"]), run_dir / "confusion_val.png")
+    print(evaluation.format_per_class_table(report))
+    print(f"PublicTest accuracy {report['accuracy']:.4f}; everything is in {run_dir}/")
+    return 0
+
+
+def to_cpu(X):
+    return tuple(map(to_numpy, X)) if isinstance(X, tuple) else to_numpy(X)

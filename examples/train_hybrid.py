@@ -1,0 +1,14 @@
+"""Train the paper's hybrid network (HOG features joined to the conv features) on FER2013.
+
+python examples/train_hybrid.py --depth shallow|deep, plus the options of train_shallow.py / train_deep.py.
+"""
+import argparse
+import sys
+
+from paper_run import train
+
+if __name__ == "__main__":
+    chooser = argparse.ArgumentParser(add_help=False)
+    chooser.add_argument("--depth", choices=["shallow", "deep"], default="shallow")
+    known, rest = chooser.parse_known_args()
+    sys.exit(train(known.depth, hybrid=True, argv=rest))

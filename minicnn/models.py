@@ -1,0 +1,328 @@
+"""The paper's configurable network, its presets, and saving/loading a trained model.
+
+    [Conv-(SBN)-ReLU-(Dropout)-(MaxPool)] x M - [Affine-(BN)-ReLU-(Dropout)] x N - Affine - Softmax
+
+With hog_dim > 0 the network is the paper's hybrid: HOG features are concatenated with the flattened output of the
+last conv block before the first affine layer, and its input X is the pair (images, hog).
+
+Parameters are named as in cs231n: layer i (1-based, conv layers first, then affine layers, then the scores layer)
+has W{i}, b{i}, and gamma{i}, beta{i} when it has batch norm.
+"""
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from kernels.shapes import conv_output_size, pool_output_size
+from minicnn import layer_utils, layers
+from minicnn.backend import get_array_module, to_device, to_numpy
+from minicnn.files import group, load_arrays, save_arrays
+
+NUM_CLASSES = 7
+MODEL_FORMAT = "minicnn-convnet-1"
+SCORES_WEIGHT_SCALE = 1e-2
+
+
+@dataclass
+class ConvLayer:
+    """One conv block: `filters` filters of size x size, 'same' zero padding when pad is None."""
+    filters: int
+    size: int = 3
+    stride: int = 1
+    pad: int | None = None
+    batchnorm: bool = True
+    dropout: float = 0.0          # probability of dropping a unit; 0 means no dropout layer
+    pool: bool = True             # 2x2 max pooling with stride 2
+
+
+@dataclass
+class AffineLayer:
+    """One hidden fully connected block of `units` units."""
+    units: int
+    batchnorm: bool = True
+    dropout: float = 0.0
+
+
+@dataclass
+class Architecture:
+    """Everything needed to rebuild a ConvNet; saved with the model as JSON."""
+    conv_layers: list = field(default_factory=list)
+    affine_layers: list = field(default_factory=list)
+    input_dim: tuple = (1, 48, 48)
+    num_classes: int = NUM_CLASSES
+    hog_dim: int = 0
+
+    def to_json(self):
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text):
+        fields = json.loads(text)
+        fields["conv_layers"] = [ConvLayer(**layer) for layer in fields["conv_layers"]]
+        fields["affine_layers"] = [AffineLayer(**layer) for layer in fields["affine_layers"]]
+        fields["input_dim"] = tuple(fields["input_dim"])
+        return cls(**fields)
+
+
+def _as_layer(spec, kind):
+    return spec if isinstance(spec, kind) else kind(**spec) if isinstance(spec, dict) else kind(spec)
+
+
+class ConvNet:
+    """The paper's network, configurable layer by layer, with a cs231n model interface.
+
+    conv_layers: ConvLayer, dict of its fields, or an int (a number of filters) per conv block.
+    affine_layers: AffineLayer, dict, or int (a number of units) per hidden affine block.
+    input_dim: (C, H, W) of one image. hog_dim: length of the HOG vector of the hybrid net (0: plain net).
+    reg: L2 strength, loss += 0.5 * reg * sum(W ** 2) over the weights W (not biases, not batch-norm parameters).
+    weight_scale: None for He initialisation (std sqrt(2 / fan_in), suited to ReLU), or a fixed std.
+    dtype: float32 to train, float64 for gradient checks. seed: makes initialisation and dropout repeatable.
+    """
+
+    def __init__(self, conv_layers=(), affine_layers=(), input_dim=(1, 48, 48), num_classes=NUM_CLASSES, hog_dim=0,
+                 reg=0.0, weight_scale=None, dtype=np.float32, seed=None):
+        self.architecture = Architecture([_as_layer(spec, ConvLayer) for spec in conv_layers],
+                                         [_as_layer(spec, AffineLayer) for spec in affine_layers],
+                                         tuple(input_dim), num_classes, hog_dim)
+        self.reg, self.dtype = reg, np.dtype(dtype)
+        self.mean_image = None                      # the training mean subtracted from inputs; saved with the model
+        rng = np.random.default_rng(seed)
+        self.dropout_seed = int(rng.integers(2 ** 62))
+        self.forward_count = 0                      # training passes so far: each one draws new dropout masks
+        self.params, self.bn_params = {}, {}
+        self._build(rng, weight_scale)
+
+    # ----------------------------------------------------------------------------------------- construction
+    def _build(self, rng, weight_scale):
+        channels, height, width = self.architecture.input_dim
+        for index, layer in enumerate(self.architecture.conv_layers, start=1):
+            pad = (layer.size - 1) // 2 if layer.pad is None else layer.pad
+            height, width = self._conv_output(index, height, width, layer, pad)
+            self._add_weights(index, (layer.filters, channels, layer.size, layer.size), rng, weight_scale)
+            self._add_batchnorm(index, layer.filters, layer.batchnorm)
+            channels = layer.filters
+        features = channels * height * width + self.architecture.hog_dim
+        first_affine = len(self.architecture.conv_layers) + 1
+        for index, layer in enumerate(self.architecture.affine_layers, start=first_affine):
+            self._add_weights(index, (features, layer.units), rng, weight_scale)
+            self._add_batchnorm(index, layer.units, layer.batchnorm)
+            features = layer.units
+        # The scores layer feeds no ReLU: small weights make every class equally likely at first (loss ln 7).
+        self._add_weights(self.num_layers, (features, self.architecture.num_classes), rng,
+                          SCORES_WEIGHT_SCALE if weight_scale is None else weight_scale)
+
+    def _conv_output(self, index, height, width, layer, pad):
+        """(H', W') after conv block `index` (and its pooling); a size that does not tile is an error now."""
+        if (height + 2 * pad - layer.size) % layer.stride or layer.size > height + 2 * pad:
+            raise ValueError(f"conv layer {index}: a {layer.size}x{layer.size} filter with stride {layer.stride} "
+                             f"and pad {pad} does not tile its {height}x{width} input")
+        height, width = conv_output_size(height, width, layer.size, layer.size, pad, layer.stride)
+        if layer.pool:
+            if height % 2 or width % 2:
+                raise ValueError(f"conv layer {index}: 2x2 pooling needs an even input, got {height}x{width}")
+            height, width = pool_output_size(height, width, 2, 2, 2)
+        return height, width
+
+    def _add_weights(self, index, shape, rng, weight_scale):
+        fan_in = int(np.prod(shape[1:])) if len(shape) == 4 else shape[0]
+        std = np.sqrt(2.0 / fan_in) if weight_scale is None else weight_scale
+        self.params[f"W{index}"] = (std * rng.standard_normal(shape)).astype(self.dtype)
+        self.params[f"b{index}"] = np.zeros(shape[0] if len(shape) == 4 else shape[1], dtype=self.dtype)
+
+    def _add_batchnorm(self, index, size, enabled):
+        if enabled:
+            self.params[f"gamma{index}"] = np.ones(size, dtype=self.dtype)
+            self.params[f"beta{index}"] = np.zeros(size, dtype=self.dtype)
+            self.bn_params[index] = {"mode": "train", "running_mean": np.zeros(size, dtype=self.dtype),
+                                     "running_var": np.ones(size, dtype=self.dtype)}
+
+    @property
+    def num_layers(self):
+        """Layers with weights: conv blocks + hidden affine blocks + the scores layer."""
+        return len(self.architecture.conv_layers) + len(self.architecture.affine_layers) + 1
+
+    # ------------------------------------------------------------------------------------------ the network
+    def loss(self, X, y=None):
+        """Scores, or loss and gradients, cs231n style.
+
+        X: images (N, C, H, W), or the pair (images, hog (N, hog_dim)) for the hybrid net; y: (N,) labels or None.
+        y None -> scores (N, num_classes) in test mode (no dropout, batch-norm running statistics).
+        y given -> (loss, grads) in training mode, grads[name] shaped like params[name].
+        """
+        images, hog = self._split_input(X)
+        mode = "test" if y is None else "train"
+        if mode == "train":
+            self.forward_count += 1
+        out, caches = images, []
+        for index in range(1, len(self.architecture.conv_layers) + 1):
+            out, cache = layer_utils.conv_block_forward(out, self.params[f"W{index}"], self.params[f"b{index}"],
+                                                        **self._conv_block_arguments(index, mode))
+            caches.append(cache)
+        conv_shape = out.shape
+        out = out.reshape(out.shape[0], -1)
+        if hog is not None:
+            out = get_array_module(out).concatenate([out, hog.astype(out.dtype, copy=False)], axis=1)
+        for index in range(len(self.architecture.conv_layers) + 1, self.num_layers):
+            out, cache = layer_utils.affine_block_forward(out, self.params[f"W{index}"], self.params[f"b{index}"],
+                                                          **self._affine_block_arguments(index, mode))
+            caches.append(cache)
+        scores, scores_cache = layers.affine_forward(out, self.params[f"W{self.num_layers}"],
+                                                     self.params[f"b{self.num_layers}"])
+        if y is None:
+            return scores
+        loss, dscores = layers.softmax_loss(scores, y)
+        grads = self._backward(dscores, scores_cache, caches, conv_shape)
+        if self.reg:
+            for name, w in self.params.items():
+                if name.startswith("W"):
+                    loss += 0.5 * self.reg * (w * w).sum()
+                    grads[name] += self.reg * w
+        return loss, grads
+
+    def _backward(self, dscores, scores_cache, caches, conv_shape):
+        grads = {}
+        num_conv = len(self.architecture.conv_layers)
+        dout, grads[f"W{self.num_layers}"], grads[f"b{self.num_layers}"] = layers.affine_backward(dscores,
+                                                                                                 scores_cache)
+        for index in range(self.num_layers - 1, 0, -1):
+            if index == num_conv:
+                # The first affine layer read [conv features | hog]: only the conv part flows back into the convs.
+                conv_features = int(np.prod(conv_shape[1:]))
+                dout = dout[:, :conv_features].reshape(conv_shape)
+            block_backward = layer_utils.conv_block_backward if index <= num_conv else layer_utils.affine_block_backward
+            dout, dw, db, dgamma, dbeta = block_backward(dout, caches[index - 1])
+            grads[f"W{index}"], grads[f"b{index}"] = dw, db
+            if dgamma is not None:
+                grads[f"gamma{index}"], grads[f"beta{index}"] = dgamma, dbeta
+        return grads
+
+    def _split_input(self, X):
+        if self.architecture.hog_dim:
+            if not isinstance(X, (tuple, list)) or len(X) != 2:
+                raise ValueError("this hybrid ConvNet takes X = (images (N, C, H, W), hog (N, hog_dim))")
+            images, hog = X
+            if hog.shape != (len(images), self.architecture.hog_dim):
+                raise ValueError(f"hog must be ({len(images)}, {self.architecture.hog_dim}), got {hog.shape}")
+        else:
+            images, hog = X, None
+        if tuple(images.shape[1:]) != self.architecture.input_dim:
+            raise ValueError(f"images must be (N, {', '.join(map(str, self.architecture.input_dim))}), "
+                             f"got {tuple(images.shape)}")
+        return images, hog
+
+    def _conv_block_arguments(self, index, mode):
+        layer = self.architecture.conv_layers[index - 1]
+        pad = (layer.size - 1) // 2 if layer.pad is None else layer.pad
+        arguments = {"conv_param": {"stride": layer.stride, "pad": pad},
+                     "pool_param": {"pool_height": 2, "pool_width": 2, "stride": 2} if layer.pool else None}
+        return {**arguments, **self._normalisation_arguments(index, layer, mode)}
+
+    def _affine_block_arguments(self, index, mode):
+        layer = self.architecture.affine_layers[index - len(self.architecture.conv_layers) - 1]
+        return self._normalisation_arguments(index, layer, mode)
+
+    def _normalisation_arguments(self, index, layer, mode):
+        """gamma, beta, bn_param and dropout_param of block `index`, each None when the block has none."""
+        arguments = {"gamma": None, "beta": None, "bn_param": None, "dropout_param": None}
+        if layer.batchnorm:
+            self.bn_params[index]["mode"] = mode
+            arguments.update(gamma=self.params[f"gamma{index}"], beta=self.params[f"beta{index}"],
+                             bn_param=self.bn_params[index])
+        if layer.dropout:
+            # A new mask every training pass, yet the whole run repeats from the model's seed.
+            seed = (self.dropout_seed + 1_000_003 * self.forward_count + 7919 * index) % 2 ** 63
+            arguments["dropout_param"] = {"p": layer.dropout, "mode": mode, "seed": seed}
+        return arguments
+
+    # ------------------------------------------------------------------------------------------------- use
+    def scores(self, X, batch_size=256):
+        """Class scores in test mode, batch by batch. X: (N, C, H, W) or (images, hog) -> (N, num_classes)."""
+        images, hog = self._split_input(X)
+        xp = get_array_module(self.params["W1"])
+        batches = []
+        for start in range(0, len(images), batch_size):
+            batch = to_device(images[start:start + batch_size], "gpu" if xp is not np else "cpu")
+            if hog is not None:
+                batch = (batch, to_device(hog[start:start + batch_size], "gpu" if xp is not np else "cpu"))
+            batches.append(self.loss(batch))
+        return xp.concatenate(batches) if batches else xp.zeros((0, self.architecture.num_classes), self.dtype)
+
+    def predict(self, X, batch_size=256):
+        """Predicted labels (N,) for X: (N, C, H, W), or (images, hog) for the hybrid net."""
+        return self.scores(X, batch_size).argmax(axis=1)
+
+    def get_state(self):
+        """The arrays a checkpoint needs beyond params: batch-norm running statistics and the dropout counter."""
+        state = {"forward_count": np.array(self.forward_count)}
+        for index, bn_param in self.bn_params.items():
+            for statistic in ("running_mean", "running_var"):
+                state[f"{statistic}{index}"] = bn_param[statistic]
+        return state
+
+    def set_state(self, state):
+        """Put back what get_state returned."""
+        self.forward_count = int(state.get("forward_count", self.forward_count))
+        for index, bn_param in self.bn_params.items():
+            for statistic in ("running_mean", "running_var"):
+                if f"{statistic}{index}" in state:
+                    bn_param[statistic] = state[f"{statistic}{index}"]
+
+    def to(self, device):
+        """Move params and batch-norm statistics to 'cpu' or 'gpu' (or 'auto'); returns the model."""
+        self.params = {name: to_device(w, device) for name, w in self.params.items()}
+        self.set_state({name: to_device(a, device) for name, a in self.get_state().items()})
+        return self
+
+    def save(self, path):
+        """Write the model to one .npz (params, state, architecture, mean image), loadable without pickle."""
+        arrays = {f"param/{name}": to_numpy(w) for name, w in self.params.items()}
+        arrays.update({f"state/{name}": to_numpy(a) for name, a in self.get_state().items()})
+        arrays["format"] = np.array(MODEL_FORMAT)
+        arrays["architecture"] = np.array(self.architecture.to_json())
+        arrays["reg"] = np.array(self.reg)
+        if self.mean_image is not None:
+            arrays["mean_image"] = to_numpy(self.mean_image)
+        save_arrays(path, arrays)
+
+
+def load(path):
+    """Read a model written by ConvNet.save (no pickles) -> ConvNet on the CPU, ready to predict."""
+    arrays = load_arrays(path)
+    if str(arrays.get("format", "")) != MODEL_FORMAT:
+        raise ValueError(f"{path}: not a minicnn model file (format {MODEL_FORMAT!r} expected)")
+    architecture = Architecture.from_json(str(arrays["architecture"]))
+    params = group(arrays, "param/")
+    model = ConvNet(architecture.conv_layers, architecture.affine_layers, architecture.input_dim,
+                    architecture.num_classes, architecture.hog_dim, reg=float(arrays["reg"]),
+                    dtype=params["W1"].dtype)
+    for name, w in model.params.items():
+        if name not in params or params[name].shape != w.shape:
+            raise ValueError(f"{path}: 'param/{name}' is missing or has the wrong shape for its architecture")
+    model.params = params
+    model.set_state(group(arrays, "state/"))
+    model.mean_image = arrays.get("mean_image")
+    return model
+
+
+def shallow_net(hog=False, **overrides):
+    """The paper's shallow net: conv 32 3x3 + SBN + dropout, conv 64 3x3 + SBN + dropout + 2x2 pool, FC 512.
+
+    hog=True makes its hybrid twin (HOG of the default parameters, 900 features). overrides go to ConvNet.
+    """
+    arguments = dict(conv_layers=[ConvLayer(32, 3, dropout=0.25, pool=False), ConvLayer(64, 3, dropout=0.25)],
+                     affine_layers=[AffineLayer(512, dropout=0.5)], hog_dim=_default_hog_dim() if hog else 0)
+    return ConvNet(**{**arguments, **overrides})
+
+
+def deep_net(hog=False, **overrides):
+    """The paper's deep net: conv 64 3x3, 128 5x5, 512 3x3, 512 3x3, each with SBN, dropout and 2x2 pooling, then
+    FC 256 and FC 512 with BN and dropout. hog=True makes its hybrid twin. overrides go to ConvNet."""
+    conv = [ConvLayer(filters, size, dropout=0.25) for filters, size in ((64, 3), (128, 5), (512, 3), (512, 3))]
+    arguments = dict(conv_layers=conv, affine_layers=[AffineLayer(256, dropout=0.5), AffineLayer(512, dropout=0.5)],
+                     hog_dim=_default_hog_dim() if hog else 0)
+    return ConvNet(**{**arguments, **overrides})
+
+
+def _default_hog_dim():
+    from minicnn.features import hog_dim
+    return hog_dim()

@@ -1,0 +1,143 @@
+"""Figures of a training run and its evaluation, saved as PNG files: the loss per iteration (the paper's Figure 3),
+train and validation accuracy per epoch (Figure 4) and the confusion matrix (Figures 5 and 6).
+
+Every function takes the numbers and a file path, creates the file's folder, writes the figure, closes it and
+returns the path. Closing matters: pyplot keeps every open figure alive, and a long run that plots after each
+epoch would otherwise grow without bound.
+"""
+import contextlib
+import os
+
+import matplotlib
+
+# Agg draws into memory and writes files without a screen, so plotting works on a headless training server.
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (must come after matplotlib.use)
+import numpy as np  # noqa: E402
+
+from minicnn.backend import to_numpy  # noqa: E402
+from minicnn.data import CLASS_NAMES  # noqa: E402
+from minicnn.evaluation import check_confusion_matrix  # noqa: E402
+
+
+@contextlib.contextmanager
+def _figure(path, figsize=(8, 5)):
+    """Open a figure with one axes, yield (fig, ax), then save it to path and close it, even when drawing fails."""
+    fig, ax = plt.subplots(figsize=figsize)
+    try:
+        yield fig, ax
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+
+
+def _history(values, name):
+    """values (a list of numbers, or an array) as a float64 vector (T,); an empty history is an error."""
+    values = np.asarray(to_numpy(values), dtype=np.float64).ravel()
+    if values.size == 0:
+        raise ValueError(f"{name} is empty: there is nothing to plot (did training run at least one iteration?)")
+    return values
+
+
+def moving_average(values, window):
+    """Mean of each run of `window` consecutive values: (T,) -> (T - window + 1,)."""
+    return np.convolve(values, np.ones(window) / window, mode="valid")
+
+
+def plot_loss(loss_history, path, smoothing=100):
+    """Plot the training loss of every iteration (faint) and its moving average over `smoothing` iterations.
+
+    loss_history: (T,) one loss per minibatch, as Solver.loss_history. A single minibatch loss is noisy, so the
+    trend is read from the average; the window shrinks to T when the run is shorter. Returns path.
+    """
+    loss = _history(loss_history, "loss_history")
+    if int(smoothing) != smoothing or smoothing < 1:
+        raise ValueError(f"plot_loss: smoothing must be a whole number of iterations >= 1, got {smoothing!r}")
+    window = min(int(smoothing), loss.size)
+    iterations = np.arange(1, loss.size + 1)
+    with _figure(path) as (fig, ax):
+        ax.plot(iterations, loss, color="tab:blue", alpha=0.25, linewidth=0.8, label="loss per iteration")
+        # The average of iterations t-window+1..t is drawn at t, so it never uses losses from the future.
+        ax.plot(iterations[window - 1:], moving_average(loss, window), color="tab:blue", linewidth=2,
+                label=f"moving average ({window} iterations)")
+        ax.set(xlabel="iteration", ylabel="training loss", title="Training loss")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return path
+
+
+def plot_accuracy(train_acc_history, val_acc_history, path):
+    """Plot train and validation accuracy after each epoch, in %.
+
+    train_acc_history, val_acc_history: (E,) fractions in [0, 1], one per epoch, as Solver keeps them. A widening
+    gap between the two curves is the sign of overfitting. Returns path.
+    """
+    train = _history(train_acc_history, "train_acc_history")
+    val = _history(val_acc_history, "val_acc_history")
+    if train.size != val.size:
+        raise ValueError(f"plot_accuracy: train_acc_history has {train.size} epochs but val_acc_history has "
+                         f"{val.size}; both hold one value per epoch")
+    epochs = np.arange(1, train.size + 1)
+    with _figure(path) as (fig, ax):
+        ax.plot(epochs, 100 * train, marker="o", label="train")
+        ax.plot(epochs, 100 * val, marker="o", label="validation")
+        ax.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy per epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers: no tick at 2.5
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return path
+
+
+def plot_confusion_matrix(confusion, path, class_names=CLASS_NAMES, normalize=True):
+    """Draw the confusion matrix as a heat map with the value of every cell written in it.
+
+    confusion: (K, K) counts, rows = true class, columns = predicted class, as evaluation.confusion_matrix
+    returns; class_names: K labels for the axes. With normalize=True each row is divided by its sum and shown in
+    %, so a cell reads "this share of class i was predicted as j" whatever the class sizes (FER2013 has 16 times
+    more happy than disgust faces); a class with no samples shows a row of zeros. With normalize=False the cells
+    show the raw counts. Returns path.
+    """
+    confusion = check_confusion_matrix(confusion, "plot_confusion_matrix")
+    if len(class_names) != len(confusion):
+        raise ValueError(f"plot_confusion_matrix: {len(class_names)} class names for a "
+                         f"{len(confusion)}x{len(confusion)} confusion matrix")
+    cells = _row_percentages(confusion) if normalize else confusion.astype(np.float64)
+    with _figure(path, figsize=(7, 6)) as (fig, ax):
+        image = ax.imshow(cells, cmap="Blues", vmin=0, vmax=100 if normalize else None)
+        fig.colorbar(image, ax=ax, label="% of the true class" if normalize else "samples")
+        _write_cell_values(ax, image, cells, "{:.1f}" if normalize else "{:.0f}")
+        ticks = np.arange(len(class_names))
+        ax.set_xticks(ticks, labels=class_names, rotation=45, ha="right")
+        ax.set_yticks(ticks, labels=class_names)
+        ax.set(xlabel="Predicted", ylabel="True", title="Confusion matrix")
+    return path
+
+
+def _row_percentages(confusion):
+    """(K, K) counts -> (K, K) float64 where each row sums to 100, or is all 0 for a class with no samples."""
+    counts = confusion.sum(axis=1, keepdims=True).astype(np.float64)
+    return np.divide(100 * confusion, counts, out=np.zeros(confusion.shape), where=counts > 0)
+
+
+def _write_cell_values(ax, image, cells, number_format):
+    """Write each value of cells: (K, K) at the centre of its square, white on dark squares to stay readable.
+
+    image is the heat map drawn from cells; its norm maps a value to its place (0 to 1) on the colour scale.
+    """
+    for (row, column), value in np.ndenumerate(cells):
+        ax.text(column, row, number_format.format(value), ha="center", va="center", fontsize=9,
+                color="white" if image.norm(value) > 0.5 else "black")
+
+
+def plot_training_run(history_dict, folder):
+    """Write loss.png and accuracy.png of a training run into folder.
+
+    history_dict: a dict (or any mapping) with loss_history, train_acc_history and val_acc_history, the lists that
+    Solver keeps. Returns (loss_path, accuracy_path).
+    """
+    loss_path = plot_loss(history_dict["loss_history"], os.path.join(folder, "loss.png"))
+    accuracy_path = plot_accuracy(history_dict["train_acc_history"], history_dict["val_acc_history"],
+                                  os.path.join(folder, "accuracy.png"))
+    return loss_path, accuracy_path
