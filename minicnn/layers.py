@@ -128,39 +128,14 @@ def max_pool_forward(x, pool_param):
     out: (N, C, H', W') with H' = 1 + (H - pool_height) // stride, W' likewise; cache for max_pool_backward.
     """
     pool_height, pool_width, stride = _check_pool_arguments(x, pool_param)
-    if pool_height == pool_width == stride == 2 and x.shape[2] % 2 == 0 and x.shape[3] % 2 == 0:
-        return _max_pool_2x2(x)
     out, argmax = kernels.max_pool_forward(x, pool_height, pool_width, stride)
-    return out, ("windows", x.shape, argmax, pool_height, pool_width, stride)
-
-
-def _max_pool_2x2(x):
-    """The common 2x2 stride 2 case with array code alone: each window becomes two axes of a reshaped view."""
-    N, C, H, W = x.shape
-    windows = x.reshape(N, C, H // 2, 2, W // 2, 2)
-    out = windows.max(axis=(3, 5))
-    return out, ("2x2", x, out)
+    return out, (x.shape, argmax, pool_height, pool_width, stride)
 
 
 def max_pool_backward(dout, cache):
     """dout: (N, C, H', W') -> dx: (N, C, H, W); each window's gradient goes to one maximum only, even on ties."""
-    if cache[0] == "2x2":
-        return _max_pool_2x2_backward(dout, cache)
-    _, x_shape, argmax, pool_height, pool_width, stride = cache
+    x_shape, argmax, pool_height, pool_width, stride = cache
     return kernels.max_pool_backward(dout, argmax, x_shape, pool_height, pool_width, stride)
-
-
-def _max_pool_2x2_backward(dout, cache):
-    _, x, out = cache
-    xp = get_array_module(dout)
-    N, C, H, W = x.shape
-    windows = x.reshape(N, C, H // 2, 2, W // 2, 2)
-    is_max = windows == out[:, :, :, None, :, None]
-    # Keep only the first maximum of each window (row-major), so a tie does not double the gradient.
-    first = xp.cumsum(is_max.transpose(0, 1, 2, 4, 3, 5).reshape(N, C, H // 2, W // 2, 4), axis=4) == 1
-    first = first.reshape(N, C, H // 2, W // 2, 2, 2).transpose(0, 1, 2, 4, 3, 5) & is_max
-    dx = first * dout[:, :, :, None, :, None]
-    return dx.reshape(N, C, H, W)
 
 
 # -------------------------------------------------------------------------------------- batch normalisation

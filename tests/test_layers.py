@@ -171,3 +171,14 @@ def test_layers_agree_with_pytorch_when_installed():
     assert report("conv vs torch", out, reference.numpy()) < 1e-12
     pooled, _ = layers.max_pool_forward(x, {"pool_height": 3, "pool_width": 3, "stride": 2})
     np.testing.assert_array_equal(pooled, functional.max_pool2d(torch.from_numpy(x), 3, 2).numpy())
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 2, 2), (2, 3, 8, 6), (3, 2, 10, 4)])
+def test_max_pool_2x2_fast_path_matches_the_general_kernel(shape):
+    from kernels import cpu
+    x = np.random.default_rng(6).integers(0, 3, shape).astype(np.float32)    # small integers: many ties
+    general = cpu._max_pool_forward(x, np.empty_like(x[:, :, ::2, ::2]), np.empty(x[:, :, ::2, ::2].shape, np.int32),
+                                    2, 2, 2)
+    fast = cpu.max_pool_forward(x, 2, 2, 2)
+    np.testing.assert_array_equal(fast[0], general[0])
+    np.testing.assert_array_equal(fast[1], general[1])
