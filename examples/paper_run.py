@@ -24,26 +24,34 @@ RECIPES = {
 }
 
 
-def parse_arguments(depth, hybrid, argv=None):
-    """The options of a paper run, with the paper's recipe for `depth` as defaults."""
-    recipe = RECIPES[depth]
-    kind = f"{'hybrid ' if hybrid else ''}{depth}"
-    parser = argparse.ArgumentParser(description=f"Train the paper's {kind} network on FER2013.")
+def training_parser(description, epochs, name):
+    """An ArgumentParser holding the options that every script training on FER2013 shares: the data, the schedule
+    (all but the learning rate and L2 strength), the device and where the run goes."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", help="fer2013.csv(.gz), fer2013.tar.gz, an image folder or a minicnn .npz(.xz) "
                                        "(default: $MINICNN_DATA, else data/fer2013.csv)")
-    parser.add_argument("--epochs", type=int, default=recipe["epochs"], help="default: %(default)s")
-    parser.add_argument("--lr", type=float, default=recipe["lr"], help="Adam learning rate (default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=epochs, help="default: %(default)s")
     parser.add_argument("--lr-decay", type=float, default=0.95, help="per-epoch factor (default: %(default)s)")
-    parser.add_argument("--reg", type=float, default=recipe["reg"], help="L2 strength (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=128, help="default: %(default)s")
     parser.add_argument("--subset", type=int, help="train on the first N training images only, for quick tries")
     parser.add_argument("--no-flip", action="store_true", help="do not mirror training images at random")
     parser.add_argument("--device", default="cpu", choices=["cpu", "gpu", "auto"], help="default: %(default)s")
     parser.add_argument("--seed", type=int, default=0, help="default: %(default)s")
-    parser.add_argument("--name", default=f"{'hybrid_' if hybrid else ''}{depth}", help="default: %(default)s")
+    parser.add_argument("--name", default=name, help="default: %(default)s")
     parser.add_argument("--runs-dir", default="runs", help="folder of all runs (default: %(default)s)")
-    parser.add_argument("--resume", action="store_true", help="continue the run from RUNS_DIR/NAME/checkpoint.npz")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
+    return parser
+
+
+def parse_arguments(depth, hybrid, argv=None):
+    """The options of a paper run, with the paper's recipe for `depth` as defaults."""
+    recipe = RECIPES[depth]
+    kind = f"{'hybrid ' if hybrid else ''}{depth}"
+    parser = training_parser(f"Train the paper's {kind} network on FER2013.", recipe["epochs"],
+                             f"{'hybrid_' if hybrid else ''}{depth}")
+    parser.add_argument("--lr", type=float, default=recipe["lr"], help="Adam learning rate (default: %(default)s)")
+    parser.add_argument("--reg", type=float, default=recipe["reg"], help="L2 strength (default: %(default)s)")
+    parser.add_argument("--resume", action="store_true", help="continue the run from RUNS_DIR/NAME/checkpoint.npz")
     return parser.parse_args(argv)
 
 
@@ -57,9 +65,24 @@ def load_data(arguments, hybrid):
     return splits
 
 
-def build_model(depth, hybrid, arguments):
+def build_model(depth, hybrid, arguments, **overrides):
+    """The paper's `depth` net (its hybrid twin when hybrid) with arguments.reg and arguments.seed; overrides, such
+    as affine_layers, go to the preset."""
     preset = models.deep_net if depth == "deep" else models.shallow_net
-    return preset(hog=hybrid, reg=arguments.reg, seed=arguments.seed)
+    return preset(hog=hybrid, reg=arguments.reg, seed=arguments.seed, **overrides)
+
+
+def make_solver(model, splits, arguments, hybrid, **options):
+    """The paper's Solver for model: Adam at arguments.lr, decayed per epoch, on splits' train and val parts.
+
+    Random flips stay off for the hybrid net, whose HOG features belong to the unflipped image. options (the
+    checkpoint, resume, on_epoch_end) go to Solver unchanged.
+    """
+    return Solver(model, {name: splits[name] for name in ("X_train", "y_train", "X_val", "y_val")},
+                  update_rule="adam", optim_config={"learning_rate": arguments.lr}, lr_decay=arguments.lr_decay,
+                  batch_size=arguments.batch_size, num_epochs=arguments.epochs,
+                  augment_flip=not (arguments.no_flip or hybrid), device=arguments.device, seed=arguments.seed,
+                  verbose=not arguments.quiet, **options)
 
 
 def epoch_writer(run_dir):
@@ -90,12 +113,8 @@ def train(depth, hybrid=False, argv=None):
     if arguments.resume and not checkpoint.exists():
         print(f"error: --resume: there is no checkpoint at {checkpoint}", file=sys.stderr)
         return 2
-    solver = Solver(model, {name: splits[name] for name in ("X_train", "y_train", "X_val", "y_val")},
-                    update_rule="adam", optim_config={"learning_rate": arguments.lr}, lr_decay=arguments.lr_decay,
-                    batch_size=arguments.batch_size, num_epochs=arguments.epochs, augment_flip=not (
-                        arguments.no_flip or hybrid), device=arguments.device, seed=arguments.seed,
-                    verbose=not arguments.quiet, checkpoint_path=checkpoint,
-                    resume=checkpoint if arguments.resume else None, on_epoch_end=epoch_writer(run_dir))
+    solver = make_solver(model, splits, arguments, hybrid, checkpoint_path=checkpoint,
+                         resume=checkpoint if arguments.resume else None, on_epoch_end=epoch_writer(run_dir))
     started = time.perf_counter()
     try:
         solver.train()

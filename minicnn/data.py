@@ -473,13 +473,15 @@ def preprocess(images, mean_image=None):
     return images.astype(np.float32)[:, np.newaxis] - mean_image, mean_image
 
 
-def load_splits(path, subset=None, cache=True):
+def load_splits(path, subset=None, cache=True, keep_images=False):
     """Load FER2013 and prepare its three splits for training, centred on the Training mean image.
 
     path: as for load_fer2013. subset: keep only the first subset Training images (for quick tries).
     Returns a dict: X_train, X_val (PublicTest), X_test (PrivateTest): float32 (N, 1, 48, 48);
     y_train, y_val, y_test: int64 (N,); mean_image: float32 (48, 48), the mean of the Training images kept.
     A split the file lacks (PrivateTest in fer2013_train_public.npz.xz) comes back with N = 0.
+    keep_images: also return the raw uint8 (N, 48, 48) images of each split as images_train, images_val and
+    images_test (the hybrid net computes HOG features from them).
     """
     dataset = load_fer2013(path, cache=cache)
     train_images, y_train = split(dataset, 'Training')
@@ -488,9 +490,13 @@ def load_splits(path, subset=None, cache=True):
     train_images, y_train = train_images[:subset], y_train[:subset]
     X_train, mean_image = preprocess(train_images)
     data = {'X_train': X_train, 'y_train': y_train}
+    if keep_images:
+        data['images_train'] = train_images
     for usage_name, suffix in (('PublicTest', 'val'), ('PrivateTest', 'test')):
         images, labels = split(dataset, usage_name)
         data[f"X_{suffix}"], data[f"y_{suffix}"] = preprocess(images, mean_image)[0], labels
+        if keep_images:
+            data[f"images_{suffix}"] = images
     data['mean_image'] = mean_image
     return data
 

@@ -16,6 +16,17 @@ def gradient_error(analytic, numerical):
     return rel_error(analytic, numerical)
 
 
+def _centred_difference(f, x, index, h):
+    """(f(x + h e) - f(x - h e)) / (2h) for the unit vector e at index; x is changed in place and restored."""
+    original = x[index]
+    x[index] = original + h
+    f_plus = np.array(f(x), copy=True)          # a copy: f may return a buffer it overwrites on the next call
+    x[index] = original - h
+    f_minus = np.array(f(x), copy=True)
+    x[index] = original
+    return (f_plus - f_minus) / (2 * h)
+
+
 def eval_numerical_gradient(f, x, h=1e-5):
     """Gradient of a scalar function f at x by centred differences; x is changed in place and restored.
 
@@ -23,13 +34,7 @@ def eval_numerical_gradient(f, x, h=1e-5):
     """
     grad = np.zeros_like(x)
     for index in np.ndindex(x.shape):
-        original = x[index]
-        x[index] = original + h
-        f_plus = f(x)
-        x[index] = original - h
-        f_minus = f(x)
-        x[index] = original
-        grad[index] = (f_plus - f_minus) / (2 * h)
+        grad[index] = _centred_difference(f, x, index, h)
     return grad
 
 
@@ -40,13 +45,7 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     """
     grad = np.zeros_like(x)
     for index in np.ndindex(x.shape):
-        original = x[index]
-        x[index] = original + h
-        out_plus = np.array(f(x), copy=True)
-        x[index] = original - h
-        out_minus = np.array(f(x), copy=True)
-        x[index] = original
-        grad[index] = np.sum((out_plus - out_minus) * df) / (2 * h)
+        grad[index] = np.sum(_centred_difference(f, x, index, h) * df)
     return grad
 
 
@@ -59,13 +58,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0):
     errors = []
     for _ in range(num_checks):
         index = tuple(int(rng.integers(size)) for size in x.shape)
-        original = x[index]
-        x[index] = original + h
-        f_plus = f(x)
-        x[index] = original - h
-        f_minus = f(x)
-        x[index] = original
-        numerical = (f_plus - f_minus) / (2 * h)
+        numerical = float(_centred_difference(f, x, index, h))
         errors.append(rel_error(numerical, analytic_grad[index]))
         print(f"numerical: {numerical:+.6e} analytic: {float(analytic_grad[index]):+.6e} "
               f"relative error: {errors[-1]:.2e}")

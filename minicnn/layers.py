@@ -158,29 +158,39 @@ def _batchnorm(x, gamma, beta, bn_param, axes, function):
     bn_param.setdefault("running_mean", xp.zeros(channels, dtype=x.dtype))
     bn_param.setdefault("running_var", xp.ones(channels, dtype=x.dtype))
     broadcast = (1, channels) + (1,) * (x.ndim - 2)
+    # The arithmetic below works in place where it can: these arrays are as big as the layer's output.
     if mode == "train":
-        mean, var = x.mean(axis=axes), x.var(axis=axes)                 # biased variance, as in the paper
+        mean = x.mean(axis=axes)
+        x_hat = x - mean.reshape(broadcast)
+        var = xp.square(x_hat).mean(axis=axes)                          # biased variance, as in the paper
         bn_param["running_mean"] = momentum * bn_param["running_mean"] + (1 - momentum) * mean
         bn_param["running_var"] = momentum * bn_param["running_var"] + (1 - momentum) * var
     else:
         mean, var = bn_param["running_mean"], bn_param["running_var"]
+        x_hat = x - mean.reshape(broadcast)
     inv_std = (1 / xp.sqrt(var + eps)).astype(x.dtype)
-    x_hat = (x - mean.reshape(broadcast)) * inv_std.reshape(broadcast)
-    out = x_hat * gamma.reshape(broadcast) + beta.reshape(broadcast)
+    x_hat *= inv_std.reshape(broadcast)
+    out = x_hat * gamma.reshape(broadcast)
+    out += beta.reshape(broadcast)
     return out, (mode, x_hat, gamma, inv_std, axes, broadcast)
 
 
 def _batchnorm_backward(dout, cache):
     mode, x_hat, gamma, inv_std, axes, broadcast = cache
-    dbeta = dout.sum(axis=axes)
-    dgamma = (dout * x_hat).sum(axis=axes)
     scale = (gamma * inv_std).reshape(broadcast)
+    dbeta = dout.sum(axis=axes)
+    dx = dout * x_hat
+    dgamma = dx.sum(axis=axes)
     if mode == "test":                                                  # fixed statistics: a per-channel affine map
         return dout * scale, dgamma, dbeta
     # Closed form of the gradient through the batch mean and variance:
     # dx = gamma / sigma * (dout - mean(dout) - x_hat * mean(dout * x_hat)), means over the normalised axes.
+    # It is built in the buffer of dout * x_hat, which is no longer needed once dgamma is summed.
     count = dout.size // dbeta.size
-    dx = scale * (dout - (dbeta / count).reshape(broadcast) - x_hat * (dgamma / count).reshape(broadcast))
+    get_array_module(dx).multiply(x_hat, (-dgamma / count).reshape(broadcast), out=dx)
+    dx += dout
+    dx -= (dbeta / count).reshape(broadcast)
+    dx *= scale
     return dx, dgamma, dbeta
 
 
