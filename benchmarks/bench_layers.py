@@ -1,17 +1,22 @@
 """Forward and backward time of every conv and pool layer of the paper's deep network, minicnn against PyTorch.
 
-    python benchmarks/bench_layers.py [--batch 128] [--repeats 10] [--layers conv1 pool1 ...] [--no-torch]
+    python benchmarks/bench_layers.py [--device cpu|gpu] [--batch 128] [--repeats 10] [--layers conv1 pool1 ...]
+                                      [--no-torch]
 
 Each layer runs at its place in the deep net (conv 64 3x3 on 1x48x48, conv 128 5x5 on 64x24x24, conv 512 3x3 on
 128x12x12, conv 512 3x3 on 512x6x6, each followed by 2x2 max pooling), in float32. minicnn and PyTorch take turns in
-one process; a conv's GFLOP/s is set against numpy running the same three GEMMs alone, the most an im2col
+one process; a conv's GFLOP/s is set against the BLAS running the same three GEMMs alone, the most an im2col
 convolution on this BLAS could reach. Prints a Markdown section for benchmarks/RESULTS.md.
+
+--device gpu runs minicnn on CuPy arrays and PyTorch on 'cuda' with cuDNN in float32 with TF32 off (the arithmetic
+minicnn does), and sets the convs against cuBLAS.
 """
 import argparse
 
 import numpy as np
 
-from common import forward_backward_gemms, import_torch, markdown_table, median_times, network_layers, print_report
+from common import (add_device_argument, array_module, check_device, forward_backward_gemms, import_torch,
+                    markdown_table, median_times, network_layers, print_report, set_tf32, torch_device)
 from minicnn import layers
 from minicnn.models import deep_net
 
@@ -25,19 +30,23 @@ def minicnn_functions(forward, backward, inputs, dout):
     return {"minicnn forward": lambda: forward(*inputs), "minicnn backward": lambda: backward(dout, cache)}
 
 
-def torch_functions(torch, forward, inputs, dout):
+def torch_functions(torch, forward, inputs, dout, device="cpu"):
     """Timed calls of a PyTorch function on the same arrays: the forward records the autograd graph (the inputs
     require gradients, as in training), and the backward is that graph's alone, given the upstream gradient dout.
-    retain_graph keeps the one graph for every run."""
-    tensors = [torch.from_numpy(array).requires_grad_() for array in inputs]
-    out, upstream = forward(*tensors), torch.from_numpy(dout)
+    retain_graph keeps the one graph for every run. inputs and dout are numpy arrays, copied to `device` here."""
+    target = torch_device(device)
+    if target == "cuda":
+        set_tf32(torch, False)
+    tensors = [torch.from_numpy(array).to(target).requires_grad_() for array in inputs]
+    out, upstream = forward(*tensors), torch.from_numpy(dout).to(target)
     return {"torch forward": lambda: forward(*tensors),
             "torch backward": lambda: torch.autograd.grad(out, tensors, upstream, retain_graph=True)}
 
 
-def benchmark_conv(layer, torch, repeats, rng):
+def benchmark_conv(layer, torch, repeats, rng, device="cpu"):
     """Median seconds of the conv layer's forward and backward in minicnn (and PyTorch), and of its three GEMMs run
-    by numpy alone; also the GEMMs' flops."""
+    by the BLAS alone; also the GEMMs' flops."""
+    xp = array_module(device)
     filters, channels, size = layer.output_shape[1], layer.input_shape[1], layer.spec.size
     x = rng.standard_normal(layer.input_shape, dtype=np.float32)
     w = rng.standard_normal((filters, channels, size, size), dtype=np.float32)
@@ -45,28 +54,30 @@ def benchmark_conv(layer, torch, repeats, rng):
     dout = rng.standard_normal(layer.output_shape, dtype=np.float32)
     conv_param = {"stride": layer.spec.stride, "pad": layer.pad}
     functions = minicnn_functions(lambda *inputs: layers.conv_forward(*inputs, conv_param), layers.conv_backward,
-                                  (x, w, b), dout)
+                                  tuple(map(xp.asarray, (x, w, b))), xp.asarray(dout))
     if torch is not None:
         def conv2d(*inputs):
             return torch.nn.functional.conv2d(*inputs, stride=conv_param["stride"], padding=conv_param["pad"])
-        functions.update(torch_functions(torch, conv2d, (x, w, b), dout))
-    functions["numpy GEMMs"], flops = forward_backward_gemms(*layer.gemm_shape, rng)
+        functions.update(torch_functions(torch, conv2d, (x, w, b), dout, device))
+    functions["BLAS GEMMs"], flops = forward_backward_gemms(*layer.gemm_shape, rng, xp)
     return median_times(functions, repeats), flops
 
 
-def benchmark_pool(layer, torch, repeats, rng):
+def benchmark_pool(layer, torch, repeats, rng, device="cpu"):
     """Median seconds of the 2x2 stride-2 max pooling's forward and backward in minicnn (and PyTorch)."""
+    xp = array_module(device)
     x = rng.standard_normal(layer.input_shape, dtype=np.float32)
     dout = rng.standard_normal(layer.output_shape, dtype=np.float32)
-    functions = minicnn_functions(lambda x: layers.max_pool_forward(x, POOL_PARAM), layers.max_pool_backward, (x,),
-                                  dout)
+    functions = minicnn_functions(lambda x: layers.max_pool_forward(x, POOL_PARAM), layers.max_pool_backward,
+                                  (xp.asarray(x),), xp.asarray(dout))
     if torch is not None:
-        functions.update(torch_functions(torch, lambda x: torch.nn.functional.max_pool2d(x, 2, 2), (x,), dout))
+        functions.update(torch_functions(torch, lambda x: torch.nn.functional.max_pool2d(x, 2, 2), (x,), dout,
+                                         device))
     return median_times(functions, repeats), None
 
 
 def table_row(layer, times, flops, with_torch):
-    """One row: times in ms, PyTorch / minicnn ratios, and for a conv its GFLOP/s against numpy's GEMMs."""
+    """One row: times in ms, PyTorch / minicnn ratios, and for a conv its GFLOP/s against the BLAS's GEMMs."""
     row = [layer.name, "x".join(map(str, layer.input_shape[1:]))]
     for direction in ("forward", "backward"):
         row.append(f"{1e3 * times[f'minicnn {direction}']:.2f}")
@@ -76,17 +87,18 @@ def table_row(layer, times, flops, with_torch):
     if flops is None:
         return row + ["-"] * 3
     minicnn_rate = flops / (times["minicnn forward"] + times["minicnn backward"]) / 1e9
-    gemm_rate = flops / times["numpy GEMMs"] / 1e9
+    gemm_rate = flops / times["BLAS GEMMs"] / 1e9
     return row + [f"{minicnn_rate:.1f}", f"{gemm_rate:.1f}", f"{minicnn_rate / gemm_rate:.0%}"]
 
 
-def table_headers(with_torch):
+def table_headers(with_torch, device="cpu"):
     headers = ["layer", "input C x H x W"]
     for direction in ("fwd", "bwd"):
         headers.append(f"minicnn {direction} ms")
         if with_torch:
             headers += [f"PyTorch {direction} ms", f"{direction} ratio"]
-    return headers + ["minicnn GFLOP/s", "numpy GEMM GFLOP/s", "minicnn / GEMM"]
+    blas = "cuBLAS" if device == "gpu" else "numpy"
+    return headers + ["minicnn GFLOP/s", f"{blas} GEMM GFLOP/s", "minicnn / GEMM"]
 
 
 def parse_arguments(layer_names):
@@ -96,33 +108,40 @@ def parse_arguments(layer_names):
     parser.add_argument("--layers", nargs="+", default=layer_names, metavar="LAYER",
                         help=f"a subset of {' '.join(layer_names)} (default: all)")
     parser.add_argument("--no-torch", action="store_true", help="time minicnn alone, even when torch is installed")
+    add_device_argument(parser)
     arguments = parser.parse_args()
     unknown = sorted(set(arguments.layers) - set(layer_names))
     if unknown:
         parser.error(f"unknown layers {' '.join(unknown)}; choose from {' '.join(layer_names)}")
     if arguments.batch < 1 or arguments.repeats < 1:
         parser.error("--batch and --repeats must be at least 1")
+    check_device(parser, arguments.device)
     return arguments
 
 
 def main():
     architecture = deep_net().architecture
     arguments = parse_arguments([layer.name for layer in network_layers(architecture, 1) if layer.kind != "affine"])
-    torch = import_torch(enabled=not arguments.no_torch)
+    device = arguments.device
+    torch = import_torch(enabled=not arguments.no_torch, device=device)
     rng = np.random.default_rng(0)
     benchmark = {"conv": benchmark_conv, "pool": benchmark_pool}
     rows = []
     for layer in network_layers(architecture, arguments.batch):
         if layer.name in arguments.layers:
-            times, flops = benchmark[layer.kind](layer, torch, arguments.repeats, rng)
+            times, flops = benchmark[layer.kind](layer, torch, arguments.repeats, rng, device)
             rows.append(table_row(layer, times, flops, torch is not None))
-    notes = [(f"Batch {arguments.batch}, float32. Each time is the median of {arguments.repeats} runs after warm-up; "
-              "the contestants take turns in one process."),
+    blas = "cuBLAS (through CuPy)" if device == "gpu" else "numpy"
+    notes = [(f"Batch {arguments.batch}, float32, on the {device.upper()}. Each time is the median of "
+              f"{arguments.repeats} runs after warm-up; the contestants take turns in one process."),
              ("A conv's forward + backward is 3 GEMMs of 2 * F * C*HH*WW * N*H'*W' flops; minicnn GFLOP/s is those "
-              "flops over its forward + backward time, numpy GEMM GFLOP/s the same three GEMMs run alone by numpy.")]
+              f"flops over its forward + backward time, GEMM GFLOP/s the same three GEMMs run alone by {blas}.")]
     if torch is not None:
         notes.insert(1, "ratio = PyTorch time / minicnn time: above 1 minicnn is faster.")
-    print_report("Layers of the deep network", notes, markdown_table(table_headers(torch is not None), rows), torch)
+        if device == "gpu":
+            notes.insert(2, "PyTorch runs on 'cuda' with cuDNN (benchmark mode on), float32 with TF32 off.")
+    print_report("Layers of the deep network", notes, markdown_table(table_headers(torch is not None, device), rows),
+                 torch, device)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,17 @@
 """Images per second of one training step of the paper's shallow and deep nets, minicnn against PyTorch.
 
-    python benchmarks/bench_train.py [--batch 128] [--steps 10] [--nets shallow deep] [--no-torch] [--profile]
+    python benchmarks/bench_train.py [--device cpu|gpu] [--batch 128] [--steps 10] [--nets shallow deep]
+                                     [--no-torch] [--profile]
 
 A step is the forward pass, the backward pass and an Adam update of every parameter, on random float32 images
 (N, 1, 48, 48) with labels 0..6. minicnn trains `minicnn.models.shallow_net()` / `deep_net()` through Solver.step;
 PyTorch trains the same layers (built below from the same architecture) with torch.optim.Adam. The "GEMM-only
-bound" is the time numpy needs for just the matrix products of an im2col implementation of that net's forward and
+bound" is the time the BLAS needs for just the matrix products of an im2col implementation of that net's forward and
 backward passes, the speed minicnn would reach if everything else took no time. Prints a Markdown section for
 benchmarks/RESULTS.md; --profile adds the functions that take the most time in a few minicnn steps.
+
+--device gpu runs minicnn on CuPy arrays (its CUDA kernels and cuBLAS, in float32) and PyTorch on 'cuda' with cuDNN,
+twice: in plain float32 (TF32 off, the same arithmetic as minicnn) and with TF32 on; the bound is then cuBLAS's.
 """
 import argparse
 import cProfile
@@ -15,7 +19,8 @@ import pstats
 
 import numpy as np
 
-from common import forward_backward_gemms, import_torch, markdown_table, median_times, network_layers, print_report
+from common import (add_device_argument, array_module, check_device, forward_backward_gemms, import_torch,
+                    markdown_table, median_times, network_layers, print_report, set_tf32, torch_device)
 from minicnn.models import deep_net, shallow_net
 from solver.solver import Solver
 
@@ -25,12 +30,13 @@ PROFILED_STEPS = 3
 PROFILED_FUNCTIONS = 15
 
 
-def minicnn_step(model, images, labels):
-    """One minicnn training step (Solver.step: loss, gradients, Adam on every parameter) as a function."""
+def minicnn_step(model, images, labels, device="cpu"):
+    """One minicnn training step (Solver.step: loss, gradients, Adam on every parameter) as a function; the Solver
+    puts the model and the batch on `device` once, before the first step."""
     data = {"X_train": images, "y_train": labels, "X_val": images, "y_val": labels}
     solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": LEARNING_RATE},
-                    batch_size=len(images), verbose=False, progress=False)
-    return lambda: solver.step(images, labels)
+                    batch_size=len(images), verbose=False, progress=False, device=device)
+    return lambda: solver.step(solver.X_train, solver.y_train)
 
 
 def torch_block(nn, layer):
@@ -61,13 +67,20 @@ def torch_network(torch, architecture):
     return torch.nn.Sequential(*conv_part, torch.nn.Flatten(), *affine_part)
 
 
-def torch_step(torch, architecture, images, labels):
-    """One PyTorch training step (forward, cross-entropy, backward, Adam) of the same network, as a function."""
-    network = torch_network(torch, architecture).train()
+def torch_step(torch, architecture, images, labels, device="cpu", tf32=False):
+    """One PyTorch training step (forward, cross-entropy, backward, Adam) of the same network, as a function.
+
+    device: minicnn's name, 'cpu' or 'gpu' ('cuda' for PyTorch). tf32: whether the step may use TF32 on the GPU; it
+    is set at the start of every step, since the setting is global and the contestants take turns.
+    """
+    target = torch_device(device)
+    network = torch_network(torch, architecture).to(target).train()
     optimizer = torch.optim.Adam(network.parameters(), lr=LEARNING_RATE)
-    images, labels = torch.from_numpy(images), torch.from_numpy(labels)
+    images, labels = torch.from_numpy(images).to(target), torch.from_numpy(labels).to(target)
 
     def step():
+        if target == "cuda":
+            set_tf32(torch, tf32)
         optimizer.zero_grad()
         loss = torch.nn.functional.cross_entropy(network(images), labels)
         loss.backward()
@@ -77,10 +90,10 @@ def torch_step(torch, architecture, images, labels):
     return step
 
 
-def gemm_bound(architecture, batch, rng):
+def gemm_bound(architecture, batch, rng, xp=np):
     """A function running the three GEMMs of every conv and affine layer of the net, as an im2col network needs
-    them for one forward and backward pass."""
-    runs = [forward_backward_gemms(*layer.gemm_shape, rng)[0]
+    them for one forward and backward pass; xp: numpy (the BLAS) or cupy (cuBLAS)."""
+    runs = [forward_backward_gemms(*layer.gemm_shape, rng, xp)[0]
             for layer in network_layers(architecture, batch) if layer.kind != "pool"]
 
     def run_all():
@@ -90,33 +103,40 @@ def gemm_bound(architecture, batch, rng):
     return run_all
 
 
-def benchmark_net(make_net, torch, batch, steps, rng):
+def torch_contestants(device):
+    """The PyTorch columns: (name, tf32) pairs; on the GPU plain float32 first, then TF32."""
+    return [("PyTorch", False), ("PyTorch TF32", True)] if device == "gpu" else [("PyTorch", False)]
+
+
+def benchmark_net(make_net, torch, batch, steps, rng, device="cpu"):
     """Median seconds per training step of minicnn, PyTorch (when given) and the GEMM-only bound, and the minicnn
     step itself (for --profile)."""
     model = make_net(seed=0)
     images = rng.standard_normal((batch, *model.architecture.input_dim), dtype=np.float32)
     labels = rng.integers(0, model.architecture.num_classes, batch)
-    functions = {"minicnn": minicnn_step(model, images, labels),
-                 "GEMM-only bound": gemm_bound(model.architecture, batch, rng)}
+    functions = {"minicnn": minicnn_step(model, images, labels, device),
+                 "GEMM-only bound": gemm_bound(model.architecture, batch, rng, array_module(device))}
     if torch is not None:
-        functions["PyTorch"] = torch_step(torch, model.architecture, images, labels)
+        for name, tf32 in torch_contestants(device):
+            functions[name] = torch_step(torch, model.architecture, images, labels, device, tf32)
     return median_times(functions, steps), functions["minicnn"]
 
 
-def table_row(name, times, batch, with_torch):
-    """One row: images per second of each contestant, minicnn / PyTorch, and minicnn's share of the bound."""
+def table_row(name, times, batch, torch_names):
+    """One row: images per second of each contestant, minicnn / PyTorch for each PyTorch column, and minicnn's
+    share of the bound."""
     minicnn_rate, bound_rate = batch / times["minicnn"], batch / times["GEMM-only bound"]
     row = [name, f"{minicnn_rate:.1f}"]
-    if with_torch:
-        torch_rate = batch / times["PyTorch"]
+    for torch_name in torch_names:
+        torch_rate = batch / times[torch_name]
         row += [f"{torch_rate:.1f}", f"{minicnn_rate / torch_rate:.2f}"]
     return row + [f"{bound_rate:.1f}", f"{minicnn_rate / bound_rate:.0%}"]
 
 
-def table_headers(with_torch):
+def table_headers(torch_names):
     headers = ["net", "minicnn img/s"]
-    if with_torch:
-        headers += ["PyTorch img/s", "minicnn / PyTorch"]
+    for torch_name in torch_names:
+        headers += [f"{torch_name} img/s", f"minicnn / {torch_name}"]
     return headers + ["GEMM-only bound img/s", "minicnn / bound"]
 
 
@@ -138,30 +158,40 @@ def parse_arguments():
     parser.add_argument("--nets", nargs="+", choices=list(NETS), default=list(NETS),
                         help="nets to time (default: both)")
     parser.add_argument("--no-torch", action="store_true", help="time minicnn alone, even when torch is installed")
+    add_device_argument(parser)
     parser.add_argument("--profile", action="store_true",
                         help=f"also print the top {PROFILED_FUNCTIONS} functions of {PROFILED_STEPS} minicnn steps")
     arguments = parser.parse_args()
     if arguments.batch < 1 or arguments.steps < 1:
         parser.error("--batch and --steps must be at least 1")
+    check_device(parser, arguments.device)
     return arguments
 
 
 def main():
     arguments = parse_arguments()
-    torch = import_torch(enabled=not arguments.no_torch)
+    device = arguments.device
+    torch = import_torch(enabled=not arguments.no_torch, device=device)
+    torch_names = [name for name, _ in torch_contestants(device)] if torch is not None else []
     rng = np.random.default_rng(0)
     rows, steps_to_profile = [], {}
     for name in arguments.nets:
-        times, steps_to_profile[name] = benchmark_net(NETS[name], torch, arguments.batch, arguments.steps, rng)
-        rows.append(table_row(name, times, arguments.batch, torch is not None))
-    notes = [(f"One training step (forward, backward, Adam on every parameter), batch {arguments.batch}, float32. "
-              f"Rates are the batch over the median of {arguments.steps} steps after warm-up; the contestants take "
-              "turns in one process."),
-             ("GEMM-only bound: numpy running only the matrix products of an im2col forward + backward pass (three "
+        times, steps_to_profile[name] = benchmark_net(NETS[name], torch, arguments.batch, arguments.steps, rng,
+                                                      device)
+        rows.append(table_row(name, times, arguments.batch, torch_names))
+    blas = "cuBLAS (through CuPy)" if device == "gpu" else "numpy"
+    notes = [(f"One training step (forward, backward, Adam on every parameter), batch {arguments.batch}, float32, "
+              f"on the {device.upper()}. Rates are the batch over the median of {arguments.steps} steps after "
+              "warm-up; the contestants take turns in one process."),
+             (f"GEMM-only bound: {blas} running only the matrix products of an im2col forward + backward pass (three "
               "per conv and affine layer), as images per second.")]
     if torch is not None:
         notes.insert(1, "minicnn / PyTorch: above 1 minicnn is faster.")
-    print_report("Training step", notes, markdown_table(table_headers(torch is not None), rows), torch)
+        if device == "gpu":
+            notes.insert(2, ("PyTorch runs on 'cuda' with cuDNN (torch.backends.cudnn.benchmark on): the PyTorch "
+                             "column in float32 with TF32 off, as minicnn computes; the PyTorch TF32 column with "
+                             "TF32 on for matrix products and convolutions."))
+    print_report("Training step", notes, markdown_table(table_headers(torch_names), rows), torch, device)
     if arguments.profile:
         for name, step in steps_to_profile.items():
             print_profile(name, step)

@@ -1,8 +1,10 @@
-"""What the benchmarks share: the timer, optional PyTorch, the machine line, the layers of a network with their
-shapes, the GEMMs an im2col network needs, and the Markdown report.
+"""What the benchmarks share: the timer, the device, optional PyTorch, the machine line, the layers of a network
+with their shapes, the GEMMs an im2col network needs, and the Markdown report.
 
-The benchmarks are scripts, run from the repository root as `python benchmarks/bench_layers.py` (or bench_train.py);
-Python then finds this module next to them.
+The benchmarks are scripts, run from the repository root as `python benchmarks/bench_layers.py` (or bench_train.py,
+bench_epoch.py); Python then finds this module next to them. With --device gpu minicnn runs on CuPy arrays and
+PyTorch on 'cuda'; the timer then waits for the GPU before it reads the clock, since a GPU call returns as soon as its
+work is queued. Numba is only reported when it can be imported: a GPU machine may lack it.
 """
 import functools
 import os
@@ -13,12 +15,13 @@ import sys
 import time
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from kernels.shapes import conv_output_size, pool_output_size
+from minicnn.backend import gpu_available, resolve_device
 
 WARMUP_ROUNDS = 2
+DEVICES = ("cpu", "gpu")
 
 
 # ------------------------------------------------------------------------------------------------------ timing
@@ -28,19 +31,72 @@ def median_times(functions, repeats, warmup=WARMUP_ROUNDS):
     The functions take turns, round after round, so that a slow spell of the machine (another job, a clock that
     drops) lands on all of them instead of on one. Each round starts one function further on, so no function always
     runs right after the same neighbour. The first `warmup` rounds are not timed (Numba loading its cached kernels,
-    caches, the allocator). Returns a dict name -> seconds.
+    CUDA kernels compiling, cuDNN choosing its algorithms, caches, the allocators). The GPU is synchronised before
+    and after each call, so a time holds the GPU work the call queued. Returns a dict name -> seconds.
     """
     names = list(functions)
     times = {name: [] for name in names}
     for round_index in range(warmup + repeats):
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
+            synchronize()
             start = time.perf_counter()
             functions[name]()
+            synchronize()
             elapsed = time.perf_counter() - start
             if round_index >= warmup:
                 times[name].append(elapsed)
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def synchronize():
+    """Wait until the GPU has finished all the work that CuPy and PyTorch queued; nothing when neither uses a GPU.
+
+    Only modules already imported are asked, so a CPU run never imports cupy or initialises CUDA here.
+    """
+    if "cupy" in sys.modules and gpu_available():
+        sys.modules["cupy"].cuda.Device().synchronize()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
+# ---------------------------------------------------------------------------------------------- the device
+def add_device_argument(parser):
+    """The --device option: where minicnn (and PyTorch) run; default $MINICNN_DEVICE, else cpu."""
+    default = os.environ.get("MINICNN_DEVICE", "cpu")
+    parser.add_argument("--device", choices=DEVICES, default=default if default in DEVICES else "cpu",
+                        help="cpu: NumPy + Numba, PyTorch on the CPU; gpu: CuPy + CUDA kernels, PyTorch on 'cuda' "
+                             "(default: $MINICNN_DEVICE, else cpu)")
+
+
+def check_device(parser, device):
+    """Stop with a usage error, before any work, when device is 'gpu' and no GPU is usable."""
+    if device == "gpu" and not gpu_available():
+        parser.error("--device gpu: cupy is not installed or sees no usable CUDA device")
+
+
+def array_module(device):
+    """numpy for 'cpu', cupy for 'gpu' (an error naming the cause when no GPU is usable)."""
+    if resolve_device(device) == "cpu":
+        return np
+    import cupy
+    return cupy
+
+
+def torch_device(device):
+    """The PyTorch device that matches minicnn's: 'cpu' or 'cuda'."""
+    return "cuda" if device == "gpu" else "cpu"
+
+
+def set_tf32(torch, enabled):
+    """Let PyTorch's float32 matrix products and convolutions on the GPU use TF32 tensor cores, or not.
+
+    TF32 keeps 10 bits of mantissa instead of float32's 23: faster, and no longer the float32 arithmetic that minicnn
+    does (CuPy leaves TF32 off unless CUPY_TF32=1), so the fair comparison is the one with TF32 off.
+    """
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    torch.backends.cudnn.allow_tf32 = enabled
 
 
 # ---------------------------------------------------------------------------------------------- the machine
@@ -57,9 +113,13 @@ def numpy_blas():
     return pools[0] if pools else None
 
 
-def import_torch(enabled=True):
+def import_torch(enabled=True, device="cpu"):
     """The torch module, running on as many threads as numpy's BLAS, so both libraries get the same cores; None when
-    disabled (--no-torch) or not installed."""
+    disabled (--no-torch) or not installed, or, on device 'gpu', when this torch cannot use CUDA (said on stderr).
+
+    On the GPU cuDNN may time its algorithms once per shape and keep the fastest (cudnn.benchmark), as PyTorch
+    training scripts usually let it; the warm-up rounds of median_times absorb that search.
+    """
     blas = numpy_blas()                 # asked before torch is imported, so that it is numpy's BLAS
     if not enabled:
         return None
@@ -69,6 +129,11 @@ def import_torch(enabled=True):
         return None
     threads = blas["num_threads"] if blas else usable_cores()
     torch.set_num_threads(threads)
+    if device == "gpu":
+        if not torch.cuda.is_available():
+            print(f"PyTorch {torch.__version__} cannot use CUDA here, so it is left out", file=sys.stderr)
+            return None
+        torch.backends.cudnn.benchmark = True
     return torch
 
 
@@ -89,15 +154,47 @@ def cpu_model():
     return platform.processor() or "unknown CPU"
 
 
-def machine_description(torch=None):
-    """One line: CPU, cores, Python, numpy and its BLAS, Numba, and torch (when used), each with its thread count."""
+def numba_description():
+    """Numba's version and thread count, or why it is missing (a GPU machine needs no Numba)."""
+    try:
+        import numba
+    except ImportError as error:
+        return f"Numba not importable ({error})"
+    return f"Numba {numba.__version__}, {numba.get_num_threads()} threads"
+
+
+def gpu_description(torch=None):
+    """One line: the GPU, its driver and CUDA runtime, CuPy, and PyTorch's CUDA and cuDNN (when torch is used)."""
+    import cupy
+    properties = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+    name = properties["name"]
+    name = name.decode() if isinstance(name, bytes) else name
+    memory = properties["totalGlobalMem"] / 2 ** 30
+    text = (f"{name}, {memory:.0f} GiB, driver {cuda_version(cupy.cuda.runtime.driverGetVersion())} | "
+            f"CuPy {cupy.__version__}, CUDA runtime {cuda_version(cupy.cuda.runtime.runtimeGetVersion())}")
+    if torch is not None:
+        text += f" | torch CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}"
+    return text
+
+
+def cuda_version(number):
+    """CUDA's integer version (12040) as text ('12.4')."""
+    return f"{number // 1000}.{number % 1000 // 10}"
+
+
+def machine_description(torch=None, device="cpu"):
+    """One line: CPU, cores, Python, numpy and its BLAS, Numba, and torch (when used), each with its thread count;
+    on device 'gpu' a second line describes the GPU."""
     blas = numpy_blas()
     blas_text = (f"{blas['internal_api']} {blas['version']} ({blas['architecture']}), {blas['num_threads']} threads"
                  if blas else "BLAS unknown: threadpoolctl is not installed")
     torch_text = f"torch {torch.__version__}, {torch.get_num_threads()} threads" if torch else "torch not used"
-    return (f"{cpu_model()}, {usable_cores()} of {os.cpu_count()} cores usable | "
+    line = (f"{cpu_model()}, {usable_cores()} of {os.cpu_count()} cores usable | "
             f"Python {platform.python_version()} | numpy {np.__version__}, {blas_text} | "
-            f"Numba {numba.__version__}, {numba.get_num_threads()} threads | {torch_text}")
+            f"{numba_description()} | {torch_text}")
+    if device == "gpu":
+        line += f"  \nGPU: {gpu_description(torch)}"
+    return line
 
 
 def command_line():
@@ -157,23 +254,23 @@ def network_layers(architecture, batch):
     return layers
 
 
-def forward_backward_gemms(m, k, n, rng):
+def forward_backward_gemms(m, k, n, rng, xp=np):
     """The three float32 GEMMs of a layer whose forward pass is out = A @ B, A: (m, k), B: (k, n), and whose
     backward pass is dA = dout @ B.T and dB = A.T @ dout, laid out as minicnn's layers lay them out.
 
     For an im2col conv A is w (F, C*HH*WW) and B is cols (C*HH*WW, N*H'*W'); for an affine layer A is x (N, D) and
-    B is w (D, M). Returns (run, flops): run() computes the three into arrays allocated here once, so that it times
-    the BLAS alone, and flops = 3 * 2 * m * k * n.
+    B is w (D, M). xp: numpy (the BLAS) or cupy (cuBLAS). Returns (run, flops): run() computes the three into arrays
+    allocated here once, so that it times the BLAS alone, and flops = 3 * 2 * m * k * n.
     """
-    a = rng.standard_normal((m, k), dtype=np.float32)
-    b = rng.standard_normal((k, n), dtype=np.float32)
-    dout = rng.standard_normal((m, n), dtype=np.float32)
-    out, da, db = np.empty((m, n), np.float32), np.empty((m, k), np.float32), np.empty((k, n), np.float32)
+    a = xp.asarray(rng.standard_normal((m, k), dtype=np.float32))
+    b = xp.asarray(rng.standard_normal((k, n), dtype=np.float32))
+    dout = xp.asarray(rng.standard_normal((m, n), dtype=np.float32))
+    out, da, db = xp.empty((m, n), np.float32), xp.empty((m, k), np.float32), xp.empty((k, n), np.float32)
 
     def run():
-        np.matmul(a, b, out=out)
-        np.matmul(dout, b.T, out=da)
-        np.matmul(a.T, dout, out=db)
+        xp.matmul(a, b, out=out)
+        xp.matmul(dout, b.T, out=da)
+        xp.matmul(a.T, dout, out=db)
 
     return run, 3 * 2 * m * k * n
 
@@ -192,13 +289,13 @@ def markdown_table(headers, rows):
     return "\n".join([line(cells[0]), line(rule)] + [line(row) for row in cells[1:]])
 
 
-def print_report(title, notes, table, torch):
+def print_report(title, notes, table, torch, device="cpu"):
     """Print a Markdown section ready for benchmarks/RESULTS.md: title, notes, machine, command, then the table."""
     print(f"## {title}\n")
     for note in notes:
         print(note)
     if torch is None:
         print("PyTorch: not used (--no-torch, or torch is not installed).")
-    print(f"\nMachine: {machine_description(torch)}  ")
+    print(f"\nMachine: {machine_description(torch, device)}  ")
     print(f"Command: `{command_line()}`\n")
     print(table)

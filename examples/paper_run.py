@@ -7,14 +7,14 @@ examples/evaluate.py, to be touched once per final model.
 """
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from minicnn import data, evaluation, features, models, plots
-from minicnn.backend import to_numpy
+from minicnn import data, evaluation, models, plots
 from solver import Solver, TrainingDiverged
 
 # The paper's recipe (its tables): Adam, learning rate decayed x0.95 per epoch, batch 128.
@@ -22,6 +22,7 @@ RECIPES = {
     "shallow": dict(lr=1e-3, reg=1e-6, epochs=30),
     "deep": dict(lr=1e-2, reg=1e-7, epochs=35),
 }
+PRESETS = {"shallow": models.shallow_net, "deep": models.deep_net}
 
 
 def training_parser(description, epochs, name):
@@ -35,10 +36,13 @@ def training_parser(description, epochs, name):
     parser.add_argument("--batch-size", type=int, default=128, help="default: %(default)s")
     parser.add_argument("--subset", type=int, help="train on the first N training images only, for quick tries")
     parser.add_argument("--no-flip", action="store_true", help="do not mirror training images at random")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "gpu", "auto"], help="default: %(default)s")
+    parser.add_argument("--device", default=os.environ.get("MINICNN_DEVICE", "cpu"), choices=["cpu", "gpu", "auto"],
+                        help="default: $MINICNN_DEVICE, else cpu (now: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     parser.add_argument("--name", default=name, help="default: %(default)s")
     parser.add_argument("--runs-dir", default="runs", help="folder of all runs (default: %(default)s)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar; still one line per epoch "
+                                                                    "(for logs of runs in the background)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
     return parser
 
@@ -59,6 +63,7 @@ def load_data(arguments, hybrid):
     """The splits of FER2013 for training; for the hybrid net X is the pair (images, HOG features)."""
     splits = data.load_splits(data.find_data_path(arguments.data), subset=arguments.subset, keep_images=hybrid)
     if hybrid:
+        from minicnn import features  # scikit-image is needed by the hybrid net only
         for split in ("train", "val"):
             hog = features.hog_features(splits.pop(f"images_{split}"))
             splits[f"X_{split}"] = (splits[f"X_{split}"], hog)
@@ -68,8 +73,7 @@ def load_data(arguments, hybrid):
 def build_model(depth, hybrid, arguments, **overrides):
     """The paper's `depth` net (its hybrid twin when hybrid) with arguments.reg and arguments.seed; overrides, such
     as affine_layers, go to the preset."""
-    preset = models.deep_net if depth == "deep" else models.shallow_net
-    return preset(hog=hybrid, reg=arguments.reg, seed=arguments.seed, **overrides)
+    return PRESETS[depth](hog=hybrid, reg=arguments.reg, seed=arguments.seed, **overrides)
 
 
 def make_solver(model, splits, arguments, hybrid, **options):
@@ -82,7 +86,7 @@ def make_solver(model, splits, arguments, hybrid, **options):
                   update_rule="adam", optim_config={"learning_rate": arguments.lr}, lr_decay=arguments.lr_decay,
                   batch_size=arguments.batch_size, num_epochs=arguments.epochs,
                   augment_flip=not (arguments.no_flip or hybrid), device=arguments.device, seed=arguments.seed,
-                  verbose=not arguments.quiet, **options)
+                  verbose=not arguments.quiet, progress=not arguments.no_progress, **options)
 
 
 def epoch_writer(run_dir):
@@ -121,15 +125,12 @@ def train(depth, hybrid=False, argv=None):
     except TrainingDiverged as error:
         print(f"error: {error}\nThe last good checkpoint is {checkpoint}.", file=sys.stderr)
         return 1
+    # Scored where it was trained (fast on the GPU), then saved from the host: the file loads on any machine.
+    report = evaluation.evaluate(model, splits["X_val"], splits["y_val"])
     model.to("cpu").save(run_dir / "model.npz")
-    report = evaluation.evaluate(model, to_cpu(splits["X_val"]), splits["y_val"])
     report.update(split="PublicTest", best_val_acc=solver.best_val_acc, train_seconds=time.perf_counter() - started)
     evaluation.write_report(run_dir / "report.json", report)
     plots.plot_confusion_matrix(np.array(report["confusion_matrix"]), run_dir / "confusion_val.png")
     print(evaluation.format_per_class_table(report))
     print(f"PublicTest accuracy {report['accuracy']:.4f}; everything is in {run_dir}/")
     return 0
-
-
-def to_cpu(X):
-    return tuple(map(to_numpy, X)) if isinstance(X, tuple) else to_numpy(X)

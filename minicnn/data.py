@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from minicnn.backend import get_array_module
 from minicnn.files import cache_root, save_arrays
@@ -163,6 +162,7 @@ def split(dataset, usage_name):
 
 def _read_csv(source, name, compression=None):
     """Read a FER2013 CSV from a path or an open binary file; name is the file name used in messages."""
+    import pandas as pd  # here, not at the top: a machine that only reads the .npz form needs no pandas
     try:
         with warnings.catch_warnings():
             # A row with more fields than the header only warns in pandas; for us it is a malformed file.
@@ -198,6 +198,7 @@ def _dataset_from_table(table, name):
 
 def _codes(column, allowed, expected, column_name, name):
     """The position of each value of column in allowed; a ValueError names the first row holding another value."""
+    import pandas as pd
     codes = pd.Index(allowed).get_indexer(column)  # -1 marks a value that is not allowed
     bad = np.flatnonzero(codes < 0)
     if bad.size:

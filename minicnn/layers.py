@@ -155,8 +155,9 @@ def _batchnorm(x, gamma, beta, bn_param, axes, function):
                          f"got gamma {getattr(gamma, 'shape', None)} and beta {getattr(beta, 'shape', None)}")
     xp = get_array_module(x)
     eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
-    bn_param.setdefault("running_mean", xp.zeros(channels, dtype=x.dtype))
-    bn_param.setdefault("running_var", xp.ones(channels, dtype=x.dtype))
+    if "running_mean" not in bn_param:  # not setdefault: that would allocate (on the GPU, too) on every call
+        bn_param["running_mean"] = xp.zeros(channels, dtype=x.dtype)
+        bn_param["running_var"] = xp.ones(channels, dtype=x.dtype)
     broadcast = (1, channels) + (1,) * (x.ndim - 2)
     # The arithmetic below works in place where it can: these arrays are as big as the layer's output.
     if mode == "train":

@@ -21,9 +21,13 @@ import os
 import time
 
 import numpy as np
-from tqdm import tqdm
 
-from minicnn.backend import get_array_module, is_gpu_array, to_device, to_numpy
+try:
+    from tqdm import tqdm
+except ImportError:  # a bare GPU machine may lack tqdm; training then prints per-epoch lines only
+    tqdm = None
+
+from minicnn.backend import get_array_module, is_gpu_array, to_device
 from minicnn.data import random_flip
 from solver import optim
 from solver.checkpoint import check_same_shapes, group, load_arrays, save_arrays
@@ -180,8 +184,8 @@ class Solver:
     def _train_one_epoch(self):
         """One shuffled pass over the training set, then the end-of-epoch bookkeeping."""
         started = time.perf_counter()
-        bar = tqdm(total=self._iterations_per_epoch(), desc=f"epoch {self.epoch + 1}/{self.num_epochs}",
-                   leave=False, disable=not (self.verbose and self.progress))
+        bar = _progress_bar(self._iterations_per_epoch(), f"epoch {self.epoch + 1}/{self.num_epochs}",
+                            enabled=self.verbose and self.progress)
         losses, batch_accuracies = [], []
         for X_batch, y_batch in self._minibatches():
             losses.append(self.step(X_batch, y_batch))
@@ -201,9 +205,9 @@ class Solver:
         samples, different ones every epoch, would silently go unused.
         """
         xp = get_array_module(self.y_train)
-        order = self.rng.permutation(count_samples(self.X_train))
+        order = xp.asarray(self.rng.permutation(count_samples(self.X_train)))  # one copy to the device per epoch
         for start in range(0, len(order), self.batch_size):
-            index = xp.asarray(order[start:start + self.batch_size])
+            index = order[start:start + self.batch_size]
             X_batch, y_batch = take(self.X_train, index), self.y_train[index]
             if self.augment_flip:
                 # A face mirrored is still a face with the same expression: twice the variety of training images.
@@ -287,10 +291,10 @@ class Solver:
         return correct / total
 
     def _count_correct(self, X_batch, y_batch):
-        """How many samples of X_batch the model labels y_batch (compared on the host: only B numbers travel)."""
+        """How many samples of X_batch the model labels y_batch (compared where the scores are: one number travels)."""
         scores = self.model.loss(self._to_device(X_batch))
-        predictions = get_array_module(scores).argmax(scores, axis=1)
-        return int((to_numpy(predictions) == to_numpy(y_batch)).sum())
+        xp = get_array_module(scores)
+        return int((xp.argmax(scores, axis=1) == xp.asarray(y_batch)).sum())
 
     # ---------------------------------------------------------------------------------------------- checkpoints
 
@@ -434,3 +438,24 @@ def _optim_groups(arrays):
 def _like(array, reference):
     """array (numpy, from a checkpoint) on reference's device with reference's dtype."""
     return to_device(array, "gpu" if is_gpu_array(reference) else "cpu").astype(reference.dtype, copy=False)
+
+
+class _NoBar:
+    """Stands in for a tqdm bar when the bar is off or tqdm is not installed."""
+    disable = True
+
+    def update(self, n=1):
+        pass
+
+    def set_postfix(self, **values):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress_bar(total, description, enabled):
+    """A tqdm bar over total minibatches, or a _NoBar when enabled is False or tqdm is missing."""
+    if not enabled or tqdm is None:
+        return _NoBar()
+    return tqdm(total=total, desc=description, leave=False)

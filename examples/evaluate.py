@@ -1,0 +1,89 @@
+"""Score a trained model on FER2013's test splits: python examples/evaluate.py --model runs/shallow/model.npz.
+
+For each split (default: PublicTest, the validation set, and PrivateTest, the test set) it prints the accuracy and
+the per-class table, and writes report_<split>.json and confusion_<split>.png into --out (default: the model's
+folder). Images are centred on the mean training image saved with the model, exactly as in training. PrivateTest
+is the paper's test set: score it once per final model, never to choose between models (cross_validate.py and the
+training scripts choose on PublicTest).
+"""
+import argparse
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from minicnn import data, evaluation, features, models, plots
+
+EVALUATED_SPLITS = ("PublicTest", "PrivateTest")
+
+
+def parse_arguments(argv=None):
+    parser = argparse.ArgumentParser(description="Score a trained minicnn model on FER2013's test splits.")
+    parser.add_argument("--model", required=True, help="a model.npz written by a training script")
+    parser.add_argument("--data", help="FER2013 file or folder (default: $MINICNN_DATA, else data/fer2013.csv)")
+    parser.add_argument("--splits", nargs="+", choices=data.USAGES, default=list(EVALUATED_SPLITS),
+                        help="default: %(default)s")
+    parser.add_argument("--out", help="folder for the reports and plots (default: the model's folder)")
+    return parser.parse_args(argv)
+
+
+def load_model(path):
+    """The model saved at path; ValueError with a message for the user when it is missing or not a model."""
+    if not Path(path).is_file():
+        raise ValueError(f"{path}: no such model file (training writes one to runs/<name>/model.npz)")
+    if not zipfile.is_zipfile(path):  # np.load would try the file as a pickle and say so, which misleads
+        raise ValueError(f"{path} is not a minicnn model: a model is an .npz file, written by training as "
+                         f"runs/<name>/model.npz")
+    try:
+        model = models.load(path)  # its ValueError already names the file and the problem
+    except (OSError, KeyError, TypeError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} cannot be read as a minicnn model ({error!r})") from None
+    if model.mean_image is None:
+        raise ValueError(f"{path} holds no mean training image, so its inputs cannot be prepared as in training")
+    return model
+
+
+def model_inputs(model, images):
+    """What model.predict takes for uint8 images (N, 48, 48): the centred images, paired with their HOG features
+    for the hybrid net."""
+    X, _ = data.preprocess(images, model.mean_image)
+    if model.architecture.hog_dim > 0:
+        return X, features.hog_features(images)
+    return X
+
+
+def evaluate_split(model, dataset, split_name, out_dir):
+    """Score model on one split, print the result and write its report and confusion matrix; returns the report,
+    or None when the data set has no images in that split."""
+    images, labels = data.split(dataset, split_name)
+    if len(images) == 0:
+        print(f"{split_name}: the data set has no images in this split; skipped", file=sys.stderr)
+        return None
+    report = evaluation.evaluate(model, model_inputs(model, images), labels)
+    report["split"] = split_name
+    evaluation.write_report(out_dir / f"report_{split_name}.json", report)
+    plots.plot_confusion_matrix(np.array(report["confusion_matrix"]), out_dir / f"confusion_{split_name}.png")
+    print(f"{split_name} accuracy {report['accuracy']:.4f}")
+    print(evaluation.format_per_class_table(report) + "\n")
+    return report
+
+
+def main(argv=None):
+    """Parse the command line, load model and data, score every split asked for. Returns the exit status."""
+    arguments = parse_arguments(argv)
+    try:
+        model = load_model(arguments.model)
+        dataset = data.load_fer2013(data.find_data_path(arguments.data))
+    except (ValueError, data.DataNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    out_dir = Path(arguments.out) if arguments.out else Path(arguments.model).parent
+    for split_name in arguments.splits:
+        evaluate_split(model, dataset, split_name, out_dir)
+    print(f"reports and confusion matrices are in {out_dir}/")
+    return 0
+
+
+if __name__ == "__main__":  # the guard lets hog_features start its worker processes safely
+    sys.exit(main())

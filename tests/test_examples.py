@@ -1,0 +1,132 @@
+"""End-to-end tests of the example scripts, run the way a user runs them: as subprocesses from the repository root,
+on a tiny synthetic FER2013 CSV (random pixels, every class in every split). They check what each script writes and
+its exit status, not how well it learns: 16 random images teach nothing.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minicnn.data import CLASS_NAMES, PIXELS
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ROWS_PER_SPLIT = {"Training": 60, "PublicTest": 20, "PrivateTest": 20}
+# Inputs this small gain nothing from threads, and on a busy machine handing each tiny kernel call to a thread
+# pool costs more than the call itself (the layer gradient checks took 40 s instead of 2 s).
+SINGLE_THREADED = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+# One minibatch per epoch: the shallow net takes about a second per batch of 16 on a laptop CPU.
+TINY_TRAINING = ["--subset", "16", "--batch-size", "16", "--quiet"]
+
+
+def write_synthetic_fer2013(path, seed=0):
+    """A FER2013 CSV of ROWS_PER_SPLIT rows with random pixels; labels cycle through the classes, so that each
+    split holds every class."""
+    rng = np.random.default_rng(seed)
+    lines = ["emotion,pixels,Usage"]
+    for usage, rows in ROWS_PER_SPLIT.items():
+        for row in range(rows):
+            pixels = " ".join(map(str, rng.integers(0, 256, PIXELS)))
+            lines.append(f"{row % len(CLASS_NAMES)},{pixels},{usage}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A folder holding the synthetic data set; the scripts' caches go into it too."""
+    folder = tmp_path_factory.mktemp("examples")
+    write_synthetic_fer2013(folder / "fer2013.csv")
+    return folder
+
+
+def run_script(script, *arguments, workspace):
+    """Run examples/<script> with arguments from the repository root; returns the CompletedProcess."""
+    environment = {**os.environ, "MINICNN_CACHE": str(workspace / "cache"), **SINGLE_THREADED}
+    environment.pop("MINICNN_DATA", None)  # the data a test means is the data it names
+    return subprocess.run([sys.executable, f"examples/{script}", *map(str, arguments)], cwd=REPO_ROOT,
+                          env=environment, capture_output=True, text=True, timeout=300)
+
+
+def assert_succeeded(result):
+    assert result.returncode == 0, f"exit status {result.returncode}\n{result.stdout}\n{result.stderr}"
+
+
+@pytest.fixture(scope="module")
+def trained_run(workspace):
+    """The run folder of one epoch of train_shallow.py on the synthetic data."""
+    result = run_script("train_shallow.py", "--data", workspace / "fer2013.csv", "--epochs", 1, *TINY_TRAINING,
+                        "--runs-dir", workspace / "runs", "--name", "tiny", workspace=workspace)
+    assert_succeeded(result)
+    return workspace / "runs" / "tiny"
+
+
+def test_train_shallow_writes_model_report_and_plots(trained_run):
+    for name in ("model.npz", "checkpoint.npz", "report.json", "history.json", "config.json", "loss.png",
+                 "accuracy.png", "confusion_val.png"):
+        assert (trained_run / name).is_file(), f"{name} is missing"
+    report = json.loads((trained_run / "report.json").read_text())
+    assert report["split"] == "PublicTest" and report["count"] == ROWS_PER_SPLIT["PublicTest"]
+
+
+def test_train_shallow_resume_continues_from_the_checkpoint(trained_run, workspace):
+    resumed = workspace / "runs" / "resumed"
+    shutil.copytree(trained_run, resumed)
+    result = run_script("train_shallow.py", "--data", workspace / "fer2013.csv", "--epochs", 2, *TINY_TRAINING,
+                        "--runs-dir", workspace / "runs", "--name", "resumed", "--resume", workspace=workspace)
+    assert_succeeded(result)
+    history = json.loads((resumed / "history.json").read_text())
+    assert len(history["train_acc_history"]) == len(history["val_acc_history"]) == 2
+    assert len(history["loss_history"]) == 2  # one minibatch per epoch
+
+
+def test_evaluate_writes_a_report_per_split(trained_run, workspace):
+    out = workspace / "evaluation"
+    result = run_script("evaluate.py", "--model", trained_run / "model.npz", "--data", workspace / "fer2013.csv",
+                        "--out", out, workspace=workspace)
+    assert_succeeded(result)
+    for split in ("PublicTest", "PrivateTest"):
+        report = json.loads((out / f"report_{split}.json").read_text())
+        assert report["split"] == split and report["count"] == ROWS_PER_SPLIT[split]
+        assert (out / f"confusion_{split}.png").is_file()
+    assert "PrivateTest accuracy" in result.stdout
+
+
+def test_evaluate_refuses_a_file_that_is_not_a_model(workspace):
+    result = run_script("evaluate.py", "--model", workspace / "fer2013.csv", "--data", workspace / "fer2013.csv",
+                        workspace=workspace)
+    assert result.returncode == 2
+    assert "not a minicnn model" in result.stderr
+
+
+@pytest.mark.parametrize("script", ["train_shallow.py", "evaluate.py", "cross_validate.py"])
+def test_missing_data_exits_2_and_says_where_to_get_it(script, trained_run, workspace):
+    # evaluate.py reads the model before the data, so it gets a real one; the others get a --runs-dir of their own
+    # in case they ever wrote before looking for the data.
+    extra = ["--model", trained_run / "model.npz"] if script == "evaluate.py" else ["--runs-dir", workspace / "runs"]
+    result = run_script(script, "--data", workspace / "no_such_file.csv", *extra, workspace=workspace)
+    assert result.returncode == 2
+    assert "Kaggle" in result.stderr
+
+
+def test_sanity_checks_pass_and_skip_the_data_checks_without_data(workspace):
+    result = run_script("sanity_checks.py", "--data", workspace / "no_such_file.csv", workspace=workspace)
+    assert_succeeded(result)
+    assert "FAIL" not in result.stdout
+    assert "skipping the checks on real data" in result.stdout
+
+
+def test_cross_validate_ranks_trials_on_validation_accuracy(workspace):
+    result = run_script("cross_validate.py", "--data", workspace / "fer2013.csv", "--trials", 2, "--epochs", 1,
+                        *TINY_TRAINING, "--runs-dir", workspace / "runs", "--name", "search", workspace=workspace)
+    assert_succeeded(result)
+    results = json.loads((workspace / "runs" / "search" / "results.json").read_text())
+    assert results["scored_on"] == "PublicTest"
+    accuracies = [trial["val_acc"] for trial in results["trials"]]
+    assert [trial["rank"] for trial in results["trials"]] == [1, 2]
+    assert accuracies == sorted(accuracies, reverse=True)
+    assert (workspace / "runs" / "search" / "results.csv").is_file()

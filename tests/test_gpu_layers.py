@@ -1,0 +1,525 @@
+"""The layers, the gradient checks, whole models, a short training run and model files on the GPU (CuPy arrays).
+
+The GPU tests (marked gpu, run by `python -m pytest -m gpu`) need cupy and a usable CUDA device and are skipped
+otherwise. Their reference is the same code run on numpy arrays: float64 must agree to 1e-10 and float32 to 1e-4,
+relative to the largest value compared. The numpy path runs the Numba kernels of kernels/cpu.py when Numba imports;
+a GPU machine may lack Numba, and then the numpy path runs the plain NumPy versions of those kernels written below,
+which test_numpy_kernels_match_numba checks against Numba wherever both exist.
+
+Tests that read FER2013 take it from $MINICNN_DATA, else from ../shared/data/fer2013_train_public.npz.xz, and are
+skipped when neither exists.
+"""
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kernels
+from kernels.shapes import conv_output_size, pool_output_size
+from minicnn import layer_checks, layer_utils, layers, models
+from minicnn.backend import gpu_available, is_gpu_array, to_numpy
+from minicnn.models import AffineLayer, ConvLayer, ConvNet
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPOSITORY.parent / "shared" / "data"
+TOLERANCES = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-10}
+DTYPES = [np.float32, np.float64]
+CONV_CASES = [  # (x shape, w shape, stride, pad)
+    ((2, 3, 7, 9), (4, 3, 3, 3), 1, 1),
+    ((1, 2, 9, 5), (3, 2, 3, 3), 2, 0),
+    ((3, 1, 8, 6), (5, 1, 5, 5), 1, 2),
+    ((2, 4, 5, 7), (6, 4, 1, 1), 1, 0),
+    ((1, 3, 11, 9), (4, 3, 3, 3), 2, 2),
+    ((16, 64, 24, 24), (128, 64, 5, 5), 1, 2),     # the deep net's second conv, at a batch of 16
+]
+POOL_CASES = [  # (x shape, pool height, pool width, stride)
+    ((2, 3, 8, 6), 2, 2, 2),
+    ((1, 2, 7, 9), 3, 3, 2),
+    ((2, 1, 5, 6), 2, 3, 1),
+    ((3, 2, 6, 5), 3, 3, 1),
+    ((16, 64, 48, 48), 2, 2, 2),
+]
+SHALLOW_TRAINING_IMAGES, VALIDATION_IMAGES = 512, 512
+
+
+def gpu_test(function):
+    """Mark a test gpu, and skip it with the reason when no GPU is usable."""
+    needs_gpu = pytest.mark.skipif(not gpu_available(), reason="needs cupy and a usable CUDA device "
+                                                              "(minicnn.backend.gpu_available() is False)")
+    return pytest.mark.gpu(needs_gpu(function))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The numpy path without Numba: the kernels of kernels/cpu.py in plain NumPy, one vectorised step per window tap.
+
+def numpy_im2col(x, kernel_height, kernel_width, pad, stride):
+    N, C, H, W = x.shape
+    out_height, out_width = conv_output_size(H, W, kernel_height, kernel_width, pad, stride)
+    padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    cols = np.empty((C, kernel_height, kernel_width, N, out_height, out_width), dtype=x.dtype)
+    for i in range(kernel_height):
+        for j in range(kernel_width):
+            taps = padded[:, :, i:i + stride * out_height:stride, j:j + stride * out_width:stride]
+            cols[:, i, j] = taps.transpose(1, 0, 2, 3)
+    return cols.reshape(C * kernel_height * kernel_width, N * out_height * out_width)
+
+
+def numpy_col2im(cols, x_shape, kernel_height, kernel_width, pad, stride):
+    N, C, H, W = x_shape
+    out_height, out_width = conv_output_size(H, W, kernel_height, kernel_width, pad, stride)
+    padded = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=cols.dtype)
+    taps = cols.reshape(C, kernel_height, kernel_width, N, out_height, out_width)
+    for i in range(kernel_height):
+        for j in range(kernel_width):
+            padded[:, :, i:i + stride * out_height:stride, j:j + stride * out_width:stride] += \
+                taps[:, i, j].transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(padded[:, :, pad:pad + H, pad:pad + W])
+
+
+def numpy_max_pool_forward(x, pool_height, pool_width, stride):
+    """Scan the window taps in row-major order and move only for a strictly larger value: the first maximum wins."""
+    N, C, H, W = x.shape
+    out_height, out_width = pool_output_size(H, W, pool_height, pool_width, stride)
+    top, left = np.arange(out_height)[:, None] * stride, np.arange(out_width)[None, :] * stride
+    out = x[:, :, :stride * out_height:stride, :stride * out_width:stride].copy()
+    argmax = np.broadcast_to(top * W + left, out.shape).astype(np.int32)
+    for i in range(pool_height):
+        for j in range(pool_width):
+            candidate = x[:, :, i:i + stride * out_height:stride, j:j + stride * out_width:stride]
+            larger = candidate > out
+            out = np.where(larger, candidate, out)
+            argmax = np.where(larger, (top + i) * W + left + j, argmax).astype(np.int32)
+    return out, argmax
+
+
+def numpy_max_pool_backward(dout, argmax, x_shape, pool_height, pool_width, stride):
+    N, C, H, W = x_shape
+    dx = np.zeros((N * C, H * W), dtype=dout.dtype)
+    np.add.at(dx, (np.arange(N * C)[:, None], argmax.reshape(N * C, -1)), dout.reshape(N * C, -1))
+    return dx.reshape(x_shape)
+
+
+def numpy_dropout_forward(x, p, seed):
+    """The splitmix64 mask of kernels/__init__.py; uint64 arrays wrap modulo 2**64 as the hash needs."""
+    z = np.full(x.size, seed, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    z += np.arange(x.size, dtype=np.uint64) + np.uint64(1)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    uniform = (z >> np.uint64(40)).astype(np.float64) / 2.0 ** 24
+    kept = x.dtype.type(1.0 / (1.0 - p))
+    mask = np.where(uniform >= p, kept, x.dtype.type(0)).reshape(x.shape)
+    return x * mask, mask
+
+
+NUMPY_KERNELS = types.SimpleNamespace(im2col=numpy_im2col, col2im=numpy_col2im,
+                                      max_pool_forward=numpy_max_pool_forward,
+                                      max_pool_backward=numpy_max_pool_backward, dropout_forward=numpy_dropout_forward)
+
+
+def implementation_without_numba(x):
+    """kernels._implementation, with NUMPY_KERNELS in place of kernels.cpu."""
+    if is_gpu_array(x):
+        from kernels import gpu
+        return gpu
+    return NUMPY_KERNELS
+
+
+@pytest.fixture(scope="module")
+def numpy_path():
+    """Make numpy arrays runnable through the layers: with the Numba kernels when they import, else with
+    NUMPY_KERNELS. Yields which of the two runs."""
+    try:
+        from kernels import cpu  # noqa: F401
+    except ImportError as error:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(kernels, "_implementation", implementation_without_numba)
+            yield f"NumPy kernels (Numba cannot be imported: {error})"
+        return
+    yield "Numba kernels"
+
+
+@pytest.fixture(scope="module")
+def cupy():
+    import cupy
+    return cupy
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Helpers
+
+def on_gpu(cupy, value):
+    """value with every numpy array in it (also inside tuples, lists and dicts, which are copied) put on the GPU."""
+    if isinstance(value, np.ndarray):
+        return cupy.asarray(value)
+    if isinstance(value, dict):
+        return {key: on_gpu(cupy, item) for key, item in value.items()}
+    if isinstance(value, (tuple, list)):
+        return type(value)(on_gpu(cupy, item) for item in value)
+    return value
+
+
+def on_host(value):
+    """value with every GPU array in it (also inside tuples and lists) copied to the host."""
+    if is_gpu_array(value):
+        return to_numpy(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(on_host(item) for item in value)
+    return value
+
+
+def assert_close(name, ours, reference):
+    """ours (a GPU array) equals reference (numpy) in shape and dtype, and in value to the dtype's tolerance relative
+    to the largest reference value; on failure numpy prints both side by side."""
+    assert is_gpu_array(ours), f"{name}: the GPU result is a {type(ours).__name__}, not a cupy array"
+    ours, reference = to_numpy(ours), np.asarray(reference)
+    assert ours.shape == reference.shape, f"{name}: GPU shape {ours.shape}, numpy shape {reference.shape}"
+    assert ours.dtype == reference.dtype, f"{name}: GPU dtype {ours.dtype}, numpy dtype {reference.dtype}"
+    tolerance = TOLERANCES[reference.dtype]
+    scale = float(np.abs(reference).max(initial=0.0))
+    np.testing.assert_allclose(ours, reference, rtol=tolerance, atol=tolerance * scale,
+                               err_msg=f"{name}: GPU (actual) against the numpy path (desired)")
+
+
+def compare_layer(cupy, forward, backward, inputs, names, seed=0):
+    """Run forward and backward on numpy inputs and on GPU copies of them, with the same upstream gradient, and
+    compare the outputs and the gradients named by names (the first len(names) that backward returns).
+
+    Returns (inputs, gpu_inputs, cache, gpu_cache), so that a caller can look at what the layer changed or kept.
+    """
+    gpu_inputs = on_gpu(cupy, inputs)               # copied first: the numpy run may change dicts in inputs
+    out, cache = forward(*inputs)
+    gpu_out, gpu_cache = forward(*gpu_inputs)
+    assert_close("out", gpu_out, out)
+    dout = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
+    grads, gpu_grads = backward(dout, cache), backward(cupy.asarray(dout), gpu_cache)
+    if not isinstance(grads, tuple):
+        grads, gpu_grads = (grads,), (gpu_grads,)
+    for name, gpu_grad, grad in zip(names, gpu_grads, grads):
+        assert_close(name, gpu_grad, grad)
+    return inputs, gpu_inputs, cache, gpu_cache
+
+
+def random(rng, shape, dtype):
+    return rng.standard_normal(shape).astype(dtype)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Runs without a GPU: the stand-in kernels, and the imports a GPU machine without Numba depends on
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_numpy_kernels_match_numba(dtype):
+    try:
+        from kernels import cpu
+    except ImportError as error:
+        pytest.skip(f"Numba cannot be imported ({error}), so there is nothing to compare the NumPy kernels with")
+    rng = np.random.default_rng(0)
+    for x_shape, w_shape, stride, pad in CONV_CASES[:-1]:
+        x = random(rng, x_shape, dtype)
+        cols = cpu.im2col(x, *w_shape[2:], pad, stride)
+        np.testing.assert_array_equal(numpy_im2col(x, *w_shape[2:], pad, stride), cols)
+        dcols = random(rng, cols.shape, dtype)
+        np.testing.assert_allclose(numpy_col2im(dcols, x_shape, *w_shape[2:], pad, stride),
+                                   cpu.col2im(dcols, x_shape, *w_shape[2:], pad, stride), rtol=1e-5, atol=1e-5)
+    for x_shape, pool_height, pool_width, stride in POOL_CASES[:-1] + [((2, 3, 6, 6), 3, 2, 1)]:
+        x = rng.integers(0, 3, size=x_shape).astype(dtype)          # many ties: the first maximum must win
+        out, argmax = cpu.max_pool_forward(x, pool_height, pool_width, stride)
+        ours, our_argmax = numpy_max_pool_forward(x, pool_height, pool_width, stride)
+        np.testing.assert_array_equal(ours, out)
+        np.testing.assert_array_equal(our_argmax, argmax)
+        dout = random(rng, out.shape, dtype)
+        np.testing.assert_allclose(numpy_max_pool_backward(dout, argmax, x_shape, pool_height, pool_width, stride),
+                                   cpu.max_pool_backward(dout, argmax, x_shape, pool_height, pool_width, stride),
+                                   rtol=1e-6, atol=1e-6)
+    x = random(rng, (4, 5, 3, 3), dtype)
+    for seed in (0, 123456789, 2 ** 64 - 1):
+        for stand_in, numba_result in zip(numpy_dropout_forward(x, 0.3, seed), cpu.dropout_forward(x, 0.3, seed)):
+            np.testing.assert_array_equal(stand_in, numba_result)
+
+
+def test_the_gpu_path_imports_without_numba_and_the_data_libraries():
+    """A GPU machine may lack Numba (or have one that refuses its NumPy): the layers, the models, the CUDA kernels'
+    wrappers and the Solver must import without it. The layers and models must not need pandas, scikit-image,
+    tqdm or matplotlib either."""
+    blocker = ("import sys\n"
+               "class Block:\n"
+               "    def find_spec(self, name, path=None, target=None):\n"
+               "        if name.split('.')[0] in BLOCKED:\n"
+               "            raise ImportError(name + ' is blocked by the test')\n"
+               "sys.meta_path.insert(0, Block())\n")
+    checks = {
+        "minicnn.layers, minicnn.models, kernels.gpu": ({"numba", "pandas", "skimage", "tqdm", "matplotlib"},
+                                                        "import minicnn.layers, minicnn.models, kernels.gpu"),
+        "solver": ({"numba"}, "import solver"),
+    }
+    for what, (blocked, statement) in checks.items():
+        program = f"BLOCKED = {sorted(blocked)!r}\n{blocker}{statement}\n"
+        result = subprocess.run([sys.executable, "-c", program], cwd=REPOSITORY, capture_output=True, text=True)
+        assert result.returncode == 0, f"{what} does not import without {', '.join(sorted(blocked))}:\n{result.stderr}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Every layer on the GPU against the numpy path
+
+@gpu_test
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_affine_and_relu(cupy, numpy_path, dtype):
+    rng = np.random.default_rng(0)
+    x, w, b = random(rng, (5, 3, 2, 4), dtype), random(rng, (24, 7), dtype), random(rng, 7, dtype)
+    compare_layer(cupy, layers.affine_forward, layers.affine_backward, (x, w, b), ("dx", "dw", "db"))
+    compare_layer(cupy, layers.relu_forward, layers.relu_backward, (random(rng, (6, 9), dtype),), ("dx",))
+
+
+@gpu_test
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", CONV_CASES)
+def test_conv(cupy, numpy_path, x_shape, w_shape, stride, pad, dtype):
+    rng = np.random.default_rng(1)
+    x, w, b = random(rng, x_shape, dtype), random(rng, w_shape, dtype), random(rng, w_shape[0], dtype)
+    conv_param = {"stride": stride, "pad": pad}
+    compare_layer(cupy, lambda x, w, b: layers.conv_forward(x, w, b, conv_param), layers.conv_backward, (x, w, b),
+                  ("dx", "dw", "db"))
+
+
+@gpu_test
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, pool_height, pool_width, stride", POOL_CASES)
+def test_max_pool(cupy, numpy_path, x_shape, pool_height, pool_width, stride, dtype):
+    x = np.random.default_rng(2).permutation(int(np.prod(x_shape))).reshape(x_shape).astype(dtype)  # no ties
+    pool_param = {"pool_height": pool_height, "pool_width": pool_width, "stride": stride}
+    *_, cache, gpu_cache = compare_layer(cupy, lambda x: layers.max_pool_forward(x, pool_param),
+                                         layers.max_pool_backward, (x,), ("dx",))
+    np.testing.assert_array_equal(to_numpy(gpu_cache[1]), cache[1], err_msg="argmax")
+
+
+@gpu_test
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("spatial", [False, True], ids=["batchnorm", "spatial_batchnorm"])
+def test_batchnorm_train_then_test_mode(cupy, numpy_path, spatial, dtype):
+    rng = np.random.default_rng(3)
+    forward = layers.spatial_batchnorm_forward if spatial else layers.batchnorm_forward
+    backward = layers.spatial_batchnorm_backward if spatial else layers.batchnorm_backward
+    x = 3 * random(rng, (6, 4, 5, 3) if spatial else (8, 4), dtype) + 1
+    gamma, beta = random(rng, 4, dtype), random(rng, 4, dtype)
+    inputs, gpu_inputs, *_ = compare_layer(cupy, forward, backward, (x, gamma, beta, {"mode": "train"}),
+                                           ("dx", "dgamma", "dbeta"))
+    bn_param, gpu_bn_param = inputs[3], gpu_inputs[3]
+    for statistic in ("running_mean", "running_var"):
+        assert_close(statistic, gpu_bn_param[statistic], bn_param[statistic])
+    bn_param["mode"] = "test"                       # with the running statistics of the numpy run, now checked equal
+    compare_layer(cupy, forward, backward, (x, gamma, beta, bn_param), ("dx", "dgamma", "dbeta"))
+
+
+@gpu_test
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("p", [0.25, 0.5])
+def test_dropout_draws_the_numpy_mask_bit_for_bit(cupy, numpy_path, p, dtype):
+    x = random(np.random.default_rng(4), (16, 32, 6, 6), dtype)
+    dropout_param = {"p": p, "mode": "train", "seed": 2 ** 62 + 12345}
+    *_, cache, gpu_cache = compare_layer(cupy, layers.dropout_forward, layers.dropout_backward, (x, dropout_param),
+                                         ("dx",))
+    np.testing.assert_array_equal(to_numpy(gpu_cache[1]), cache[1], err_msg="mask")
+    out, _ = layers.dropout_forward(cupy.asarray(x), {"p": p, "mode": "test"})
+    np.testing.assert_array_equal(to_numpy(out), x, err_msg="test mode is the identity")
+
+
+@gpu_test
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_loss(cupy, numpy_path, dtype):
+    rng = np.random.default_rng(5)
+    scores, y = 5 * random(rng, (32, 7), dtype), rng.integers(0, 7, size=32)
+    loss, dscores = layers.softmax_loss(scores, y)
+    gpu_loss, gpu_dscores = layers.softmax_loss(cupy.asarray(scores), cupy.asarray(y))
+    assert_close("loss", gpu_loss, np.asarray(loss))
+    assert_close("dscores", gpu_dscores, dscores)
+
+
+@gpu_test
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv_and_affine_blocks(cupy, numpy_path, dtype):
+    rng = np.random.default_rng(6)
+    x, w, b = random(rng, (4, 3, 8, 8), dtype), random(rng, (5, 3, 3, 3), dtype), random(rng, 5, dtype)
+    gamma, beta = random(rng, 5, dtype), random(rng, 5, dtype)
+
+    def conv_block(x, w, b, gamma, beta, bn_param):
+        return layer_utils.conv_block_forward(x, w, b, {"stride": 1, "pad": 1}, gamma, beta, bn_param,
+                                              {"p": 0.25, "mode": "train", "seed": 7},
+                                              {"pool_height": 2, "pool_width": 2, "stride": 2})
+    compare_layer(cupy, conv_block, layer_utils.conv_block_backward, (x, w, b, gamma, beta, {"mode": "train"}),
+                  ("dx", "dw", "db", "dgamma", "dbeta"))
+
+    x, w, b = random(rng, (6, 2, 5), dtype), random(rng, (10, 4), dtype), random(rng, 4, dtype)
+    gamma, beta = random(rng, 4, dtype), random(rng, 4, dtype)
+
+    def affine_block(x, w, b, gamma, beta, bn_param):
+        return layer_utils.affine_block_forward(x, w, b, gamma, beta, bn_param, {"p": 0.4, "mode": "train", "seed": 3})
+    compare_layer(cupy, affine_block, layer_utils.affine_block_backward, (x, w, b, gamma, beta, {"mode": "train"}),
+                  ("dx", "dw", "db", "dgamma", "dbeta"))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The gradient checks of minicnn.layer_checks, with every layer running on the GPU
+
+class OnGpu:
+    """Stands in for minicnn.layers or minicnn.layer_utils inside minicnn.layer_checks: each function gets GPU copies
+    of its numpy arguments and runs on them; outputs come back as numpy arrays, while the caches that a forward
+    pass returns stay on the GPU for its backward pass. The numerical gradients are then taken of GPU arithmetic."""
+
+    def __init__(self, cupy, module):
+        self._cupy, self._module = cupy, module
+
+    def __getattr__(self, name):
+        function = getattr(self._module, name)
+
+        def run(*args, **kwargs):
+            result = function(*on_gpu(self._cupy, args), **on_gpu(self._cupy, kwargs))
+            if name.endswith("_forward"):
+                out, cache = result
+                return on_host(out), cache
+            return on_host(result)
+        return run
+
+
+@gpu_test
+@pytest.mark.parametrize("check", list(layer_checks.LAYER_CHECKS))
+def test_layer_gradient_checks_on_gpu(cupy, check, monkeypatch):
+    monkeypatch.setattr(layer_checks, "layers", OnGpu(cupy, layers))
+    monkeypatch.setattr(layer_checks, "layer_utils", OnGpu(cupy, layer_utils))
+    errors = layer_checks.LAYER_CHECKS[check](np.random.default_rng(0))
+    for name, error in errors.items():
+        print(f"{check} {name}: relative error {error:.2e}")
+    assert max(errors.values()) < layer_checks.tolerance(check)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Whole models
+
+def small_convnet(hog_dim=0, dtype=np.float64):
+    """Every kind of block: conv with and without pooling, batch norm on and off, dropout, a hidden affine layer."""
+    return ConvNet([ConvLayer(4, 3, dropout=0.25), ConvLayer(6, 5, stride=1, batchnorm=False, pool=False),
+                    ConvLayer(5, 3, dropout=0.1)],
+                   [AffineLayer(12, dropout=0.5), AffineLayer(9, batchnorm=False)], input_dim=(2, 12, 12),
+                   hog_dim=hog_dim, reg=1e-3, dtype=dtype, seed=0)
+
+
+def model_input(rng, model, count):
+    images = rng.standard_normal((count, *model.architecture.input_dim)).astype(model.dtype)
+    if not model.architecture.hog_dim:
+        return images
+    return images, rng.standard_normal((count, model.architecture.hog_dim))
+
+
+@gpu_test
+@pytest.mark.parametrize("hog_dim", [0, 10])
+def test_whole_model_loss_gradients_and_scores_match_the_numpy_path(cupy, numpy_path, hog_dim):
+    rng = np.random.default_rng(7)
+    on_cpu, on_device = small_convnet(hog_dim), small_convnet(hog_dim).to("gpu")
+    X, y = model_input(rng, on_cpu, 6), rng.integers(0, 7, size=6)
+    for _ in range(2):                              # the second pass draws new dropout masks, alike on both
+        loss, grads = on_cpu.loss(X, y)
+        gpu_loss, gpu_grads = on_device.loss(on_gpu(cupy, X), cupy.asarray(y))
+        assert_close("loss", gpu_loss, np.asarray(loss))
+        assert grads.keys() == gpu_grads.keys()
+        for name in grads:
+            assert_close(name, gpu_grads[name], grads[name])
+    for name, statistic in on_cpu.get_state().items():
+        if name != "forward_count":
+            assert_close(name, on_device.get_state()[name], statistic)
+    assert_close("scores", on_device.scores(X, batch_size=4), on_cpu.scores(X, batch_size=4))
+
+
+@gpu_test
+def test_convnet_to_gpu_and_back_keeps_every_array(cupy, numpy_path):
+    rng = np.random.default_rng(8)
+    model = small_convnet(dtype=np.float32)
+    for bn_param in model.bn_params.values():
+        bn_param["running_mean"] = rng.standard_normal(bn_param["running_mean"].shape).astype(np.float32)
+        bn_param["running_var"] = rng.uniform(0.5, 2, bn_param["running_var"].shape).astype(np.float32)
+    model.forward_count = 5
+    params = {name: w.copy() for name, w in model.params.items()}
+    state = {name: np.array(a, copy=True) for name, a in model.get_state().items()}
+    X = model_input(rng, model, 20)
+    cpu_scores = model.scores(X)
+
+    assert model.to("gpu") is model
+    assert all(is_gpu_array(w) for w in model.params.values())
+    assert all(is_gpu_array(a) for name, a in model.get_state().items() if name != "forward_count")
+    assert model.forward_count == 5
+    gpu_scores = model.scores(X)                    # numpy input, copied batch by batch to the model's device
+    assert_close("scores", gpu_scores, cpu_scores)
+    assert_close("scores from GPU input", model.scores(cupy.asarray(X)), cpu_scores)
+
+    model.to("cpu")
+    for name, w in model.params.items():
+        assert type(w) is np.ndarray and w.dtype == np.float32
+        np.testing.assert_array_equal(w, params[name], err_msg=name)
+    for name, a in model.get_state().items():
+        np.testing.assert_array_equal(a, state[name], err_msg=name)
+    np.testing.assert_array_equal(model.scores(X), cpu_scores)
+
+
+def assert_same_predictions(gpu_scores, cpu_scores):
+    """GPU and CPU float32 arithmetic differ in rounding only: the same labels for at least 99% of the samples, and
+    scores within 1e-3."""
+    gpu_scores = to_numpy(gpu_scores)
+    agreement = float(np.mean(gpu_scores.argmax(axis=1) == cpu_scores.argmax(axis=1)))
+    print(f"argmax agreement {agreement:.4f}, largest score difference {np.abs(gpu_scores - cpu_scores).max():.2e}")
+    assert agreement >= 0.99
+    np.testing.assert_allclose(gpu_scores, cpu_scores, rtol=1e-3, atol=1e-3)
+
+
+@gpu_test
+def test_a_model_trained_on_gpu_saves_a_file_that_predicts_alike_on_cpu(cupy, numpy_path, tmp_path):
+    from solver import Solver
+    rng = np.random.default_rng(9)
+    model = models.shallow_net(input_dim=(1, 16, 16), seed=0)
+    X, y = rng.standard_normal((96, 1, 16, 16)).astype(np.float32), rng.integers(0, 7, size=96)
+    Solver(model, {"X_train": X[:64], "y_train": y[:64], "X_val": X[64:], "y_val": y[64:]}, update_rule="adam",
+           optim_config={"learning_rate": 1e-3}, batch_size=16, num_epochs=2, augment_flip=True, device="gpu",
+           seed=0, verbose=False).train()
+    assert is_gpu_array(model.params["W1"])
+    model.save(tmp_path / "model.npz")
+    loaded = models.load(tmp_path / "model.npz")
+    assert type(loaded.params["W1"]) is np.ndarray
+    assert_same_predictions(model.scores(X), loaded.scores(X))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Training on FER2013
+
+@pytest.fixture(scope="module")
+def fer2013_subset():
+    """The first SHALLOW_TRAINING_IMAGES Training and VALIDATION_IMAGES PublicTest images, centred on the mean."""
+    path = Path(os.environ.get("MINICNN_DATA") or SHARED_DATA / "fer2013_train_public.npz.xz")
+    if not path.exists():
+        pytest.skip(f"FER2013 not found at {path}; set MINICNN_DATA to a FER2013 file to train on real data")
+    from minicnn import data
+    splits = data.load_splits(path, subset=SHALLOW_TRAINING_IMAGES, cache=False)
+    return {"X_train": splits["X_train"], "y_train": splits["y_train"],
+            "X_val": splits["X_val"][:VALIDATION_IMAGES], "y_val": splits["y_val"][:VALIDATION_IMAGES]}
+
+
+@gpu_test
+def test_shallow_net_learns_fer2013_on_gpu_and_predicts_alike_on_cpu(cupy, numpy_path, fer2013_subset, tmp_path):
+    from solver import Solver
+    model = models.shallow_net(seed=0)
+    solver = Solver(model, fer2013_subset, update_rule="adam", optim_config={"learning_rate": 1e-3}, batch_size=64,
+                    num_epochs=2, augment_flip=True, device="gpu", seed=0, num_train_samples=None, verbose=False)
+    assert is_gpu_array(solver.X_train) and is_gpu_array(solver.y_val) and is_gpu_array(model.params["W1"])
+    solver.train()
+    steps_per_epoch = len(solver.loss_history) // 2
+    first, last = np.mean(solver.loss_history[:steps_per_epoch]), np.mean(solver.loss_history[steps_per_epoch:])
+    print(f"mean loss epoch 1 {first:.3f}, epoch 2 {last:.3f}; train accuracy {solver.train_acc_history}, "
+          f"validation accuracy {solver.val_acc_history}")
+    assert last < first
+    assert solver.train_acc_history[-1] > 0.3           # chance is 1/7; always 'happy' scores 0.25
+    assert max(solver.val_acc_history) > 1 / 7
+
+    model.save(tmp_path / "shallow.npz")
+    loaded = models.load(tmp_path / "shallow.npz")
+    X_val = fer2013_subset["X_val"]
+    assert_same_predictions(model.scores(X_val), loaded.scores(X_val))
