@@ -18,6 +18,8 @@ import statistics
 import sys
 import time
 
+import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
+
 from common import add_device_argument, check_device, command_line, machine_description, markdown_table, synchronize
 from minicnn import data
 from minicnn.models import deep_net, shallow_net

@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 import numpy as np
 
 from kernels.shapes import conv_output_size, pool_output_size
@@ -191,10 +192,15 @@ def machine_description(torch=None, device="cpu"):
     torch_text = f"torch {torch.__version__}, {torch.get_num_threads()} threads" if torch else "torch not used"
     line = (f"{cpu_model()}, {usable_cores()} of {os.cpu_count()} cores usable | "
             f"Python {platform.python_version()} | numpy {np.__version__}, {blas_text} | "
-            f"{numba_description()} | {torch_text}")
+            f"{numba_description()} | {torch_text} | {thread_settings()}")
     if device == "gpu":
         line += f"  \nGPU: {gpu_description(torch)}"
     return line
+
+
+def thread_settings():
+    """The variables minicnn/__init__.py sets for the thread pools, as this process sees them."""
+    return ", ".join(f"{name}={os.environ.get(name, 'unset')}" for name in ("OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY"))
 
 
 def command_line():

@@ -11,6 +11,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 import numpy as np
 
 from minicnn import data, evaluation, features, models, plots

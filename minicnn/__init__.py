@@ -6,4 +6,14 @@ Floors of the library, each importing only from those below it:
   minicnn.layer_utils                  the paper's conv and affine blocks
   minicnn.models, data, features, plots  networks, FER2013, HOG, figures
 """
+import os
+
+# A training step hands the cores back and forth between two thread pools: OpenBLAS's (the GEMMs) and OpenMP's (the
+# Numba kernels). By default each pool keeps its idle threads spinning for a while after its work, on the cores the
+# other pool needs next; on 2 cores that cost 25-40% of a training step (benchmarks/RESULTS.md). So idle threads go
+# to sleep at once. Both libraries read these variables when they load: they take effect only when minicnn is
+# imported before numpy (the scripts in examples/ and benchmarks/ do so), and a value the user set wins.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")   # spin at most 2**4 cycles before sleeping
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
 __version__ = "0.1.0"
