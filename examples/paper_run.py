@@ -42,8 +42,8 @@ def training_parser(description, epochs, name):
     parser.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     parser.add_argument("--name", default=name, help="default: %(default)s")
     parser.add_argument("--runs-dir", default="runs", help="folder of all runs (default: %(default)s)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar; still one line per epoch "
-                                                                    "(for logs of runs in the background)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar: the loss every 10 iterations and "
+                                                                    "one line per epoch instead (for logs)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
     return parser
 

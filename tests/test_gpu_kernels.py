@@ -7,6 +7,7 @@ tightly in float64 and loosely in float32.
 import numpy as np
 import pytest
 
+from kernel_cases import CONV_CASES, DTYPES, POOL_CASES, TOLERANCES, case_id, image_without_ties, random_image
 from minicnn.backend import gpu_available
 
 pytestmark = [
@@ -15,32 +16,9 @@ pytestmark = [
                                                     "(minicnn.backend.gpu_available() is False)"),
 ]
 
-DTYPES = [np.float32, np.float64]
-TOLERANCES = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
-
-# (N, C, H, W, kernel_height, kernel_width, pad, stride)
-CONV_CASES = [
-    (1, 1, 5, 7, 3, 3, 1, 1),
-    (2, 3, 8, 6, 3, 3, 0, 2),
-    (2, 3, 7, 9, 5, 5, 2, 1),
-    (1, 3, 9, 11, 5, 5, 2, 3),
-    (3, 2, 7, 6, 1, 1, 0, 2),
-    (2, 3, 10, 7, 2, 3, 1, 2),
-    (64, 32, 48, 48, 3, 3, 1, 1),  # a training-sized batch: many blocks, every thread in the grid-stride loop busy
-]
-
-# (N, C, H, W, pool_height, pool_width, stride)
-POOL_CASES = [
-    (1, 1, 4, 6, 2, 2, 2),
-    (2, 3, 7, 5, 3, 3, 2),
-    (2, 3, 6, 9, 2, 2, 1),
-    (2, 3, 7, 8, 2, 3, 2),
-    (64, 32, 48, 48, 2, 2, 2),
-]
-
-
-def case_id(case):
-    return "x".join(str(value) for value in case)
+# The shared cases, plus a training-sized batch: many blocks, every thread of the grid-stride loop busy.
+GPU_CONV_CASES = CONV_CASES + [(64, 32, 48, 48, 3, 3, 1, 1)]
+GPU_POOL_CASES = POOL_CASES + [(64, 32, 48, 48, 2, 2, 2)]
 
 
 @pytest.fixture(scope="module")
@@ -65,18 +43,8 @@ def cpu():
     return cpu
 
 
-def random_image(shape, dtype, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
-
-
-def image_without_ties(shape, dtype, seed=0):
-    """A shuffled arange: every window has exactly one maximum."""
-    values = np.random.default_rng(seed).permutation(int(np.prod(shape))).astype(dtype)
-    return values.reshape(shape) / values.size
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
+@pytest.mark.parametrize("case", GPU_CONV_CASES, ids=case_id)
 def test_im2col_and_col2im_match_cpu(cupy, gpu, cpu, case, dtype):
     N, C, H, W, kernel_height, kernel_width, pad, stride = case
     x = random_image((N, C, H, W), dtype)
@@ -94,7 +62,7 @@ def test_im2col_and_col2im_match_cpu(cupy, gpu, cpu, case, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", POOL_CASES, ids=case_id)
+@pytest.mark.parametrize("case", GPU_POOL_CASES, ids=case_id)
 def test_max_pool_matches_cpu(cupy, gpu, cpu, case, dtype):
     N, C, H, W, pool_height, pool_width, stride = case
     x = image_without_ties((N, C, H, W), dtype)

@@ -1,0 +1,42 @@
+"""Inputs shared by the kernel tests (tests/test_cuda_source.py on the host, tests/test_gpu_kernels.py on a GPU)."""
+import numpy as np
+
+DTYPES = [np.float32, np.float64]
+TOLERANCES = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
+
+# (N, C, H, W, kernel_height, kernel_width, pad, stride): non-square images, 1x1 to 5x5 and 2x3 filters.
+CONV_CASES = [
+    (1, 1, 5, 7, 3, 3, 1, 1),
+    (2, 3, 8, 6, 3, 3, 0, 2),
+    (2, 3, 7, 9, 5, 5, 2, 1),
+    (1, 3, 9, 11, 5, 5, 2, 3),
+    (2, 1, 6, 5, 1, 1, 0, 1),
+    (3, 2, 7, 6, 1, 1, 0, 2),
+    (2, 3, 10, 7, 2, 3, 1, 2),
+    (1, 1, 11, 13, 2, 3, 0, 3),
+    (2, 1, 3, 4, 3, 3, 2, 2),  # the padding is wider than half the image
+]
+
+# (N, C, H, W, pool_height, pool_width, stride): overlapping (stride 1), tiling and ragged windows.
+POOL_CASES = [
+    (1, 1, 4, 6, 2, 2, 2),
+    (2, 3, 7, 5, 3, 3, 2),
+    (2, 3, 6, 9, 2, 2, 1),
+    (1, 3, 8, 7, 3, 3, 1),
+    (2, 1, 9, 10, 3, 3, 3),
+    (2, 3, 7, 8, 2, 3, 2),
+]
+
+
+def case_id(case):
+    return "x".join(str(value) for value in case)
+
+
+def random_image(shape, dtype, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def image_without_ties(shape, dtype, seed=0):
+    """A shuffled arange: every window has exactly one maximum."""
+    values = np.random.default_rng(seed).permutation(int(np.prod(shape))).astype(dtype)
+    return values.reshape(shape) / values.size
