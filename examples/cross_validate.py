@@ -121,7 +121,7 @@ def main(argv=None):
     arguments = parse_arguments(argv)
     try:
         splits = load_data(arguments, hybrid=False)  # make_solver passes on the train and val splits only
-    except data.DataNotFoundError as error:
+    except (data.DataNotFoundError, ValueError) as error:  # no data, or a malformed file
         print(f"error: {error}", file=sys.stderr)
         return 2
     hidden_layers = PRESETS[arguments.depth]().architecture.affine_layers

@@ -36,10 +36,7 @@ def load_model(path):
     if not zipfile.is_zipfile(path):  # np.load would try the file as a pickle and say so, which misleads
         raise ValueError(f"{path} is not a minicnn model: a model is an .npz file, written by training as "
                          f"runs/<name>/model.npz")
-    try:
-        model = models.load(path)  # its ValueError already names the file and the problem
-    except (OSError, KeyError, TypeError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path} cannot be read as a minicnn model ({error!r})") from None
+    model = models.load(path)  # its ValueError names the file and the problem
     if model.mean_image is None:
         raise ValueError(f"{path} holds no mean training image, so its inputs cannot be prepared as in training")
     return model

@@ -56,7 +56,12 @@ def parse_arguments(depth, hybrid, argv=None):
                              f"{'hybrid_' if hybrid else ''}{depth}")
     parser.add_argument("--lr", type=float, default=recipe["lr"], help="Adam learning rate (default: %(default)s)")
     parser.add_argument("--reg", type=float, default=recipe["reg"], help="L2 strength (default: %(default)s)")
-    parser.add_argument("--resume", action="store_true", help="continue the run from RUNS_DIR/NAME/checkpoint.npz")
+    if hybrid:  # chosen before this parser runs (train_hybrid.py), since the defaults above depend on it
+        parser.add_argument("--depth", choices=list(RECIPES), default=depth,
+                            help="the conv part: the paper's shallow or deep net (default: shallow)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run from RUNS_DIR/NAME/checkpoint.npz, with the learning rate and "
+                             "optimiser state saved there (--lr is then ignored); a larger --epochs trains longer")
     return parser.parse_args(argv)
 
 
@@ -104,27 +109,29 @@ def train(depth, hybrid=False, argv=None):
     """Parse the command line, train, save the best model and its validation report. Returns the exit status."""
     arguments = parse_arguments(depth, hybrid, argv)
     run_dir = Path(arguments.runs_dir) / arguments.name
-    try:
-        splits = load_data(arguments, hybrid)
-    except data.DataNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    model = build_model(depth, hybrid, arguments)
-    model.mean_image = splits["mean_image"]
-    run_dir.mkdir(parents=True, exist_ok=True)
-    evaluation.write_report(run_dir / "config.json", {"arguments": vars(arguments), "depth": depth, "hybrid": hybrid,
-                                         "architecture": json.loads(model.architecture.to_json())})
     checkpoint = run_dir / "checkpoint.npz"
     if arguments.resume and not checkpoint.exists():
         print(f"error: --resume: there is no checkpoint at {checkpoint}", file=sys.stderr)
         return 2
-    solver = make_solver(model, splits, arguments, hybrid, checkpoint_path=checkpoint,
-                         resume=checkpoint if arguments.resume else None, on_epoch_end=epoch_writer(run_dir))
+    try:
+        splits = load_data(arguments, hybrid)
+        model = build_model(depth, hybrid, arguments)
+        solver = make_solver(model, splits, arguments, hybrid, checkpoint_path=checkpoint,
+                             resume=checkpoint if arguments.resume else None, on_epoch_end=epoch_writer(run_dir))
+    except (data.DataNotFoundError, ValueError) as error:  # no data, a malformed file, a checkpoint that misfits
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    model.mean_image = splits["mean_image"]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    evaluation.write_report(run_dir / "config.json", {"arguments": vars(arguments), "depth": depth, "hybrid": hybrid,
+                                                      "architecture": json.loads(model.architecture.to_json())})
     started = time.perf_counter()
     try:
         solver.train()
     except TrainingDiverged as error:
-        print(f"error: {error}\nThe last good checkpoint is {checkpoint}.", file=sys.stderr)
+        kept = (f"The checkpoint of epoch {solver.epoch}, the last good one, is {checkpoint}." if solver.epoch
+                else "No epoch had finished, so there is no checkpoint to resume from.")
+        print(f"error: {error}\n{kept}", file=sys.stderr)
         return 1
     # Scored where it was trained (fast on the GPU), then saved from the host: the file loads on any machine.
     report = evaluation.evaluate(model, splits["X_val"], splits["y_val"])

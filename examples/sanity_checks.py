@@ -131,7 +131,11 @@ def run_data_checks(data_path, seed):
     except data.DataNotFoundError as error:
         print(f"skipping the checks on real data: {error}")
         return True
-    splits = data.load_splits(path, subset=max(LOSS_BATCH, OVERFIT_IMAGES))
+    try:
+        splits = data.load_splits(path, subset=max(LOSS_BATCH, OVERFIT_IMAGES))
+    except ValueError as error:  # a malformed file: a failed check, told plainly
+        print(f"FAIL: the real data cannot be read: {error}")
+        return False
     loss_passed = check_initial_loss(splits, seed)
     overfitting_passed = check_overfitting(splits, seed)  # run even after a failure: two symptoms say more than one
     return loss_passed and overfitting_passed

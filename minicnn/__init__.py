@@ -10,8 +10,8 @@ import os
 
 # A training step hands the cores back and forth between two thread pools: OpenBLAS's (the GEMMs) and OpenMP's (the
 # Numba kernels). By default each pool keeps its idle threads spinning for a while after its work, on the cores the
-# other pool needs next; on 2 cores that cost 25-40% of a training step (benchmarks/RESULTS.md). So idle threads go
-# to sleep at once. Both libraries read these variables when they load: they take effect only when minicnn is
+# other pool needs next; on 2 cores, letting idle threads sleep at once makes a training step 27-39% faster
+# (benchmarks/RESULTS.md). Both libraries read these variables when they load: they take effect only when minicnn is
 # imported before numpy (the scripts in examples/ and benchmarks/ do so), and a value the user set wins.
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")   # spin at most 2**4 cycles before sleeping
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")

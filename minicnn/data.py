@@ -220,11 +220,12 @@ def _parse_pixels(pixel_texts, name):
     does _bad_pixel_message walk its rows to name the culprit.
     """
     value_counts = np.array([text.count(' ') + 1 for text in pixel_texts])  # counts separators, parses nothing
-    bad = np.flatnonzero(value_counts != PIXELS)
-    if bad.size:
-        row = bad[0]
-        raise ValueError(f"{name} row {row}: 'pixels' has {len(pixel_texts[row].split())} values, expected "
-                         f"{PIXELS}{_truncation_hint(row, len(pixel_texts))}")
+    for row in np.flatnonzero(value_counts != PIXELS):
+        # Either not 2304 values or not single-spaced: only these few rows are split to tell which.
+        found = len(pixel_texts[row].split())
+        if found != PIXELS:
+            raise ValueError(f"{name} row {row}: 'pixels' has {found} values, expected "
+                             f"{PIXELS}{_truncation_hint(row, len(pixel_texts))}")
     images = np.empty((len(pixel_texts), PIXELS), dtype=np.uint8)
     for start in range(0, len(pixel_texts), ROWS_PER_CHUNK):
         chunk = pixel_texts[start:start + ROWS_PER_CHUNK]
@@ -247,10 +248,13 @@ def _parse_pixel_chunk(chunk, first_row, name):
 def _bad_pixel_message(chunk, first_row, name):
     """The message naming the first value in the chunk that is not an integer 0..255 (row-by-row: errors only)."""
     for offset, text in enumerate(chunk):
-        for position, value in enumerate(text.split(' ')):
+        values = text.split()
+        for position, value in enumerate(values):
             if not (value.isascii() and value.isdigit() and int(value) <= 255):
                 return (f"{name} row {first_row + offset}: pixel {position} of 'pixels' is {value!r}, "
                         f"expected an integer 0..255")
+        if len(values) != PIXELS:  # a doubled space once stood for a value: the separators were counted right
+            return f"{name} row {first_row + offset}: 'pixels' has {len(values)} values, expected {PIXELS}"
     return f"{name} rows {first_row}..{first_row + len(chunk) - 1}: 'pixels' could not be parsed as integers"
 
 
@@ -391,6 +395,8 @@ def _dataset_from_arrays(arrays, name):
         images, labels, usage = (arrays[key] for key in FER2013._fields)
     except ValueError as err:  # an object array, which would need pickle
         raise ValueError(f"{name}: {err}") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError) as err:  # the zip's table is fine, an array's bytes are not
+        raise ValueError(f"{name} is damaged ({err}); download or write it again") from None
     n = len(images)
     if images.dtype != np.uint8 or images.shape != (n, *IMAGE_SHAPE):
         raise ValueError(f"{name}: images is {images.dtype} {images.shape}, expected uint8 (N, 48, 48)")
@@ -485,6 +491,8 @@ def load_splits(path, subset=None, cache=True, keep_images=False):
     images_test (the hybrid net computes HOG features from them).
     """
     dataset = load_fer2013(path, cache=cache)
+    if subset is not None and subset < 1:
+        raise ValueError(f"subset must be at least 1 Training image, got {subset}")
     train_images, y_train = split(dataset, 'Training')
     if len(train_images) == 0:
         raise ValueError(f"{path} has no Training rows to train on or to compute the mean image from")

@@ -1,6 +1,7 @@
 """Files that never come out half-written, and arrays stored without pickles.
 
-Every file minicnn writes (checkpoints, models, caches, reports) goes through atomic_write: the bytes go to a
+Every data file minicnn writes (checkpoints, models, caches, JSON reports) goes through atomic_write (plots are
+left to matplotlib: a lost plot is redrawn from the history at the next epoch): the bytes go to a
 temporary file in the same folder, which then replaces the target with os.replace. A rename within one folder is
 atomic, so a run killed mid-write leaves the previous file whole instead of half a file.
 
@@ -37,6 +38,7 @@ def atomic_write(path, mode="wb"):
             yield file
             file.flush()
             os.fsync(file.fileno())  # the bytes must be on disk before the rename makes them the file
+        os.chmod(temp_path, 0o666 & ~_umask())  # mkstemp makes the file private; give it a new file's usual mode
         os.replace(temp_path, path)
     except BaseException:  # Ctrl-C included: never leave a stray temporary file behind
         if os.path.exists(temp_path):
@@ -71,3 +73,10 @@ def load_arrays(path):
 def group(arrays, prefix):
     """The entries of arrays whose name starts with prefix, with the prefix cut off: group(a, 'param/')['W1']."""
     return {name[len(prefix):]: value for name, value in arrays.items() if name.startswith(prefix)}
+
+
+def _umask():
+    """The process's file-creation mask; reading it means setting it, so it is put straight back."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

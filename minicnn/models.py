@@ -9,6 +9,8 @@ Parameters are named as in cs231n: layer i (1-based, conv layers first, then aff
 has W{i}, b{i}, and gamma{i}, beta{i} when it has batch norm.
 """
 import json
+import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -113,7 +115,7 @@ class ConvNet:
 
     def _conv_output(self, index, height, width, layer, pad):
         """(H', W') after conv block `index` (and its pooling); a size that does not tile is an error now."""
-        if (height + 2 * pad - layer.size) % layer.stride or layer.size > height + 2 * pad:
+        if any((size + 2 * pad - layer.size) % layer.stride or layer.size > size + 2 * pad for size in (height, width)):
             raise ValueError(f"conv layer {index}: a {layer.size}x{layer.size} filter with stride {layer.stride} "
                              f"and pad {pad} does not tile its {height}x{width} input")
         height, width = conv_output_size(height, width, layer.size, layer.size, pad, layer.stride)
@@ -253,7 +255,7 @@ class ConvNet:
 
     def get_state(self):
         """The arrays a checkpoint needs beyond params: batch-norm running statistics and the dropout counter."""
-        state = {"forward_count": np.array(self.forward_count)}
+        state = {"forward_count": np.array(self.forward_count), "dropout_seed": np.array(self.dropout_seed)}
         for index, bn_param in self.bn_params.items():
             for statistic in ("running_mean", "running_var"):
                 state[f"{statistic}{index}"] = bn_param[statistic]
@@ -262,6 +264,7 @@ class ConvNet:
     def set_state(self, state):
         """Put back what get_state returned."""
         self.forward_count = int(state.get("forward_count", self.forward_count))
+        self.dropout_seed = int(state.get("dropout_seed", self.dropout_seed))
         for index, bn_param in self.bn_params.items():
             for statistic in ("running_mean", "running_var"):
                 if f"{statistic}{index}" in state:
@@ -286,22 +289,49 @@ class ConvNet:
 
 
 def load(path):
-    """Read a model written by ConvNet.save (no pickles) -> ConvNet on the CPU, ready to predict."""
-    arrays = load_arrays(path)
+    """Read a model written by ConvNet.save (no pickles) -> ConvNet on the CPU, ready to predict.
+
+    A file that is missing, damaged, not a minicnn model or inconsistent with its own architecture raises a
+    ValueError naming the file and the problem.
+    """
+    try:
+        arrays = load_arrays(path)
+    except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise ValueError(f"{path}: cannot be read as a minicnn model ({error})") from None
     if str(arrays.get("format", "")) != MODEL_FORMAT:
         raise ValueError(f"{path}: not a minicnn model file (format {MODEL_FORMAT!r} expected)")
-    architecture = Architecture.from_json(str(arrays["architecture"]))
+    try:
+        architecture = Architecture.from_json(str(arrays["architecture"]))
+        reg = float(arrays["reg"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path}: the architecture of the model cannot be read ({error!r})") from None
     params = group(arrays, "param/")
     model = ConvNet(architecture.conv_layers, architecture.affine_layers, architecture.input_dim,
-                    architecture.num_classes, architecture.hog_dim, reg=float(arrays["reg"]),
-                    dtype=params["W1"].dtype)
-    for name, w in model.params.items():
-        if name not in params or params[name].shape != w.shape:
-            raise ValueError(f"{path}: 'param/{name}' is missing or has the wrong shape for its architecture")
+                    architecture.num_classes, architecture.hog_dim, reg=reg,
+                    dtype=params["W1"].dtype if "W1" in params else np.float32)
+    _check_shapes(path, "param/", params, model.params, exact=True)
+    state = group(arrays, "state/")
+    _check_shapes(path, "state/", state, model.get_state(), exact=False)
     model.params = params
-    model.set_state(group(arrays, "state/"))
+    model.set_state(state)
     model.mean_image = arrays.get("mean_image")
+    if model.mean_image is not None and model.mean_image.shape != tuple(architecture.input_dim[1:]):
+        raise ValueError(f"{path}: the mean image is {model.mean_image.shape}, but the model takes "
+                         f"{tuple(architecture.input_dim)} inputs")
     return model
+
+
+def _check_shapes(path, prefix, found, expected, exact):
+    """Every array of `expected` must be in `found` with the same shape (when exact, nothing else may be there)."""
+    for name, array in expected.items():
+        if name in found and found[name].shape == array.shape:
+            continue
+        if exact or name in found:
+            raise ValueError(f"{path}: '{prefix}{name}' is missing or has the wrong shape for its architecture "
+                             f"(expected {array.shape})")
+    extra = sorted(set(found) - set(expected))
+    if exact and extra:
+        raise ValueError(f"{path}: '{prefix}{extra[0]}' does not belong to the model's architecture")
 
 
 def shallow_net(hog=False, **overrides):

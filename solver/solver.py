@@ -45,7 +45,7 @@ class TrainingDiverged(RuntimeError):
         self.epoch, self.iteration, self.learning_rate = epoch, iteration, learning_rate
         super().__init__(f"training diverged: {what} at epoch {epoch}, iteration {iteration} (learning rate "
                          f"{learning_rate}). Lower the learning rate (try 10x smaller) and check that the inputs are "
-                         "normalised; the last checkpoint, from the end of the previous epoch, is left as it was.")
+                         "normalised; a checkpoint of an earlier epoch, if one was written, is left as it was.")
 
 
 class Solver:
@@ -96,6 +96,9 @@ class Solver:
         self.on_epoch_end = kwargs.pop("on_epoch_end", None)
         if kwargs:
             raise ValueError(f"Solver: unrecognized keyword arguments {sorted(kwargs)}")
+        if int(self.batch_size) < 1 or int(self.num_epochs) < 0:
+            raise ValueError(f"Solver: batch_size must be >= 1 and num_epochs >= 0, got {self.batch_size} and "
+                             f"{self.num_epochs}")
 
         self._set_data(data)
         self._move_model()
@@ -109,6 +112,8 @@ class Solver:
             X, y = data[f"X_{split}"], data[f"y_{split}"]
             if count_samples(X) != len(y):
                 raise ValueError(f"data: X_{split} has {count_samples(X)} samples but y_{split} has {len(y)} labels")
+            if len(y) == 0:
+                raise ValueError(f"data: the {split} split is empty (X_{split} has no samples)")
         self.X_train, self.y_train = self._to_device(data["X_train"]), self._to_device(data["y_train"])
         self.X_val, self.y_val = self._to_device(data["X_val"]), self._to_device(data["y_val"])
         if self.augment_flip and (isinstance(self.X_train, tuple) or self.X_train.ndim != 4):
@@ -227,7 +232,9 @@ class Solver:
         bar.set_postfix(loss=f"{np.mean(losses):.4f}", train_acc=f"{np.mean(batch_accuracies):.3f}")
 
     def _end_epoch(self, epoch_loss, started):
-        """Measure the accuracies, remember the best parameters, decay the learning rate, checkpoint, report."""
+        """Check the parameters, measure the accuracies, remember the best parameters, decay the learning rate,
+        checkpoint, report."""
+        self._check_params_finite()
         train_acc = self.check_accuracy(self.X_train, self.y_train, num_samples=self.num_train_samples)
         val_acc = self.check_accuracy(self.X_val, self.y_val, num_samples=self.num_val_samples)
         self.train_acc_history.append(train_acc)
@@ -238,7 +245,6 @@ class Solver:
         self.epoch += 1
         self._decay_learning_rate()
         if self.checkpoint_path is not None:
-            self._check_params_finite()
             self.save_checkpoint(self.checkpoint_path)
         if self.verbose:
             print(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:.3f}; val acc: {val_acc:.3f}; "
@@ -265,10 +271,11 @@ class Solver:
                 config["learning_rate"] *= self.lr_decay
 
     def _check_params_finite(self):
-        """Refuse to checkpoint NaN or inf parameters (a finite loss with an infinite gradient can make them)."""
+        """Stop before NaN or inf parameters (a finite loss with an infinite gradient can make them) are scored,
+        kept as the best or checkpointed."""
         for name, w in self.model.params.items():
             if not bool(get_array_module(w).isfinite(w).all()):
-                raise TrainingDiverged(f"parameter {name!r} holds NaN or inf", self.epoch, self.iteration,
+                raise TrainingDiverged(f"parameter {name!r} holds NaN or inf", self.epoch + 1, self.iteration,
                                        self.learning_rate())
 
     # ---------------------------------------------------------------------------------------------- evaluation

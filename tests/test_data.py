@@ -90,6 +90,13 @@ def test_reads_csv_inside_tar_gz_without_extracting(tmp_path, images):
     assert sorted(p.name for p in tmp_path.iterdir()) == ['fer2013.tar.gz']
 
 
+def test_reads_pixels_separated_by_any_spaces(tmp_path, images):
+    rows = csv_rows(images)
+    rows[1][1] = ' ' + rows[1][1].replace(' ', '  ', 5) + ' '
+    path = write_csv(tmp_path / 'fer2013.csv', rows_text(rows))
+    assert_same_rows(data.load_fer2013(path, cache=False), images)
+
+
 def test_reads_windows_line_endings(tmp_path, images):
     path = write_csv(tmp_path / 'fer2013.csv', csv_text(images).replace('\n', '\r\n'))
     assert_same_rows(data.load_fer2013(path), images)
@@ -175,7 +182,8 @@ BAD_FIELDS = [  # (row, column, corruption of the field, expected message)
     pytest.param(3, 1, lambda p: with_pixel(p, 2303, 'x'), "row 3: pixel 2303 of 'pixels' is 'x'", id='pixel-letter'),
     pytest.param(3, 1, lambda p: with_pixel(p, 7, '1' * 25), "row 3: pixel 7 of 'pixels' is '" + '1' * 25 + "'",
                  id='pixel-overflowing-int64'),
-    pytest.param(3, 1, lambda p: with_pixel(p, 0, ''), "row 3: pixel 0 of 'pixels' is ''", id='double-space'),
+    pytest.param(3, 1, lambda p: with_pixel(p, 0, ''), "row 3: 'pixels' has 2303 values, expected 2304",
+                 id='empty-value'),
     pytest.param(1, 0, lambda e: '7', "fer2013.csv row 1: 'emotion' is '7', expected an integer 0..6", id='label-7'),
     pytest.param(1, 0, lambda e: 'happy', "row 1: 'emotion' is 'happy', expected an integer 0..6", id='label-word'),
     pytest.param(1, 0, lambda e: '2.0', "row 1: 'emotion' is '2.0'", id='label-fraction'),
@@ -244,6 +252,12 @@ def test_bad_npz_files(tmp_path, images):
     np.savez(tmp_path / 'pickled.npz', images=images, labels=np.array([{}] * 5, dtype=object), usage=np.zeros(5))
     with pytest.raises(ValueError, match='pickled.npz: Object arrays cannot be loaded'):
         data.load_fer2013(tmp_path / 'pickled.npz')
+    np.savez_compressed(tmp_path / 'damaged.npz', images=images, labels=np.zeros(5, np.int64), usage=np.zeros(5))
+    damaged = bytearray((tmp_path / 'damaged.npz').read_bytes())
+    damaged[200] ^= 0xFF  # inside the images array's compressed bytes: the zip's table of contents stays readable
+    (tmp_path / 'damaged.npz').write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match='damaged.npz is damaged'):
+        data.load_fer2013(tmp_path / 'damaged.npz', cache=False)
     (tmp_path / 'noise.npz.xz').write_bytes(os.urandom(100))
     with pytest.raises(ValueError, match='noise.npz.xz cannot be decompressed'):
         data.load_fer2013(tmp_path / 'noise.npz.xz')
@@ -383,6 +397,8 @@ def test_split_and_load_splits(tmp_path, images):
     np.testing.assert_allclose(splits['mean_image'], train_mean, rtol=1e-6)
     np.testing.assert_allclose(splits['X_test'][0, 0], images[3] - train_mean, atol=1e-4)
     np.testing.assert_array_equal(splits['y_val'], [6])
+    with pytest.raises(ValueError, match='subset must be at least 1 Training image, got 0'):
+        data.load_splits(path, subset=0)
     small = data.load_splits(path, subset=2)
     assert small['X_train'].shape == (2, 1, 48, 48) and small['X_val'].shape == (1, 1, 48, 48)
     np.testing.assert_allclose(small['mean_image'], images[:2].mean(axis=0), rtol=1e-6)

@@ -76,12 +76,16 @@ def test_train_shallow_writes_model_report_and_plots(trained_run):
 def test_train_shallow_resume_continues_from_the_checkpoint(trained_run, workspace):
     resumed = workspace / "runs" / "resumed"
     shutil.copytree(trained_run, resumed)
+    # A mark in the checkpoint's loss history: only a run that really resumed carries it on.
+    checkpoint = dict(np.load(resumed / "checkpoint.npz", allow_pickle=False))
+    checkpoint["loss_history"] = np.array([123.0])
+    np.savez(resumed / "checkpoint.npz", **checkpoint)
     result = run_script("train_shallow.py", "--data", workspace / "fer2013.csv", "--epochs", 2, *TINY_TRAINING,
                         "--runs-dir", workspace / "runs", "--name", "resumed", "--resume", workspace=workspace)
     assert_succeeded(result)
     history = json.loads((resumed / "history.json").read_text())
     assert len(history["train_acc_history"]) == len(history["val_acc_history"]) == 2
-    assert len(history["loss_history"]) == 2  # one minibatch per epoch
+    assert len(history["loss_history"]) == 2 and history["loss_history"][0] == 123.0  # one minibatch per epoch
 
 
 def test_evaluate_writes_a_report_per_split(trained_run, workspace):
@@ -111,6 +115,22 @@ def test_missing_data_exits_2_and_says_where_to_get_it(script, trained_run, work
     result = run_script(script, "--data", workspace / "no_such_file.csv", *extra, workspace=workspace)
     assert result.returncode == 2
     assert "Kaggle" in result.stderr
+
+
+@pytest.mark.parametrize("script", ["train_shallow.py", "evaluate.py", "cross_validate.py"])
+def test_a_malformed_data_file_exits_2_and_names_the_row(script, trained_run, workspace):
+    bad = workspace / "bad.csv"
+    bad.write_text("emotion,pixels,Usage\n9,1 2 3,Training\n")
+    extra = ["--model", trained_run / "model.npz"] if script == "evaluate.py" else ["--runs-dir", workspace / "runs"]
+    result = run_script(script, "--data", bad, *extra, workspace=workspace)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: bad.csv row 0: 'emotion' is '9'"), result.stderr
+
+
+def test_train_hybrid_help_lists_depth(workspace):
+    result = run_script("train_hybrid.py", "--help", workspace=workspace)
+    assert_succeeded(result)
+    assert "--depth {shallow,deep}" in result.stdout
 
 
 def test_sanity_checks_pass_and_skip_the_data_checks_without_data(workspace):

@@ -102,6 +102,32 @@ def test_load_refuses_a_file_that_is_not_a_model(tmp_path):
     np.savez(tmp_path / "other.npz", W1=np.zeros(3))
     with pytest.raises(ValueError, match="not a minicnn model file"):
         models.load(tmp_path / "other.npz")
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(ValueError, match="text.npz: cannot be read as a minicnn model"):
+        models.load(tmp_path / "text.npz")
+    with pytest.raises(ValueError, match="missing.npz: cannot be read as a minicnn model"):
+        models.load(tmp_path / "missing.npz")
+
+
+def edited_model_file(tmp_path, edit):
+    """The path of a saved small model whose arrays went through edit(dict) before being written back."""
+    small_model().save(tmp_path / "model.npz")
+    arrays = dict(np.load(tmp_path / "model.npz", allow_pickle=False))
+    edit(arrays)
+    np.savez(tmp_path / "edited.npz", **arrays)
+    return tmp_path / "edited.npz"
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda a: a.update(architecture=np.str_("{not json")), "the architecture of the model cannot be read"),
+    (lambda a: a.pop("param/W2"), r"'param/W2' is missing or has the wrong shape"),
+    (lambda a: a.update({"param/W9": np.zeros(2)}), r"'param/W9' does not belong"),
+    (lambda a: a.update({"state/running_mean1": np.zeros(5)}), r"'state/running_mean1' is missing or has the wrong"),
+    (lambda a: a.update(mean_image=np.zeros((48, 48))), r"the mean image is \(48, 48\), but the model takes"),
+])
+def test_load_names_what_is_wrong_inside_a_model_file(tmp_path, edit, message):
+    with pytest.raises(ValueError, match=message):
+        models.load(edited_model_file(tmp_path, edit))
 
 
 def test_wrong_inputs_are_named():
@@ -120,11 +146,17 @@ def test_resumed_training_continues_like_an_uninterrupted_run(tmp_path):
     data = {"X_train": X, "y_train": y, "X_val": X[:10], "y_val": y[:10]}
     settings = dict(update_rule="adam", batch_size=8, verbose=False, seed=4)
 
-    whole = ConvNet(**SMALL, seed=0)
-    Solver(whole, data, num_epochs=3, **settings).train()
-    first = ConvNet(**SMALL, seed=0)
-    Solver(first, data, num_epochs=2, checkpoint_path=tmp_path / "run.npz", **settings).train()
-    resumed = ConvNet(**SMALL, seed=5)          # different initial weights: everything must come from the file
-    Solver(resumed, data, num_epochs=3, resume=tmp_path / "run.npz", **settings).train()
-    for name in whole.params:
-        np.testing.assert_array_equal(resumed.params[name], whole.params[name], err_msg=name)
+    def params_after_last_epoch(model, **options):
+        """The params as the last epoch left them: train() then puts back the best epoch's, which could be one
+        that came from the checkpoint and so hide a resumed epoch that went differently."""
+        last = {}
+        Solver(model, data, on_epoch_end=lambda solver: last.update(
+            {name: w.copy() for name, w in solver.model.params.items()}), **settings, **options).train()
+        return last
+
+    whole = params_after_last_epoch(ConvNet(**SMALL, seed=0), num_epochs=3)
+    params_after_last_epoch(ConvNet(**SMALL, seed=0), num_epochs=2, checkpoint_path=tmp_path / "run.npz")
+    # Other initial weights and another dropout seed: everything must come from the file.
+    resumed = params_after_last_epoch(ConvNet(**SMALL, seed=5), num_epochs=3, resume=tmp_path / "run.npz")
+    for name in whole:
+        np.testing.assert_array_equal(resumed[name], whole[name], err_msg=name)

@@ -2,6 +2,7 @@
 keyword checks, overfitting, shuffling and flips, per-epoch atomic checkpoints, exact resume, divergence, best params.
 """
 import os
+import stat
 
 import numpy as np
 import pytest
@@ -224,10 +225,30 @@ def test_verbose_prints_one_line_per_epoch(capsys):
     assert "(Iteration 2 / 8) loss:" in out
 
 
-def test_progress_bar_runs():
-    solver = Solver(TwoLayerNet(6), make_data(), num_epochs=1, batch_size=10, progress=True, print_every=1)
-    solver.train()
-    assert solver.epoch == 1
+def test_progress_bar_shows_the_epoch_loss_and_train_accuracy(capsys):
+    pytest.importorskip("tqdm")
+    Solver(TwoLayerNet(6), make_data(), num_epochs=1, batch_size=10, progress=True, print_every=1).train()
+    bar = capsys.readouterr().err
+    assert "epoch 1/1" in bar and "loss=" in bar and "train_acc=" in bar, bar
+
+
+def test_infinite_parameters_stop_training_even_without_checkpoints():
+    def explode(w, dw, config):  # a finite loss, but an update that leaves inf behind
+        return np.full_like(w, np.inf), config
+    solver = quiet_solver(TwoLayerNet(6), make_data(), batch_size=40, num_epochs=2, update_rule=explode)
+    with pytest.raises(TrainingDiverged, match=r"holds NaN or inf at epoch 1, iteration 1"):
+        solver.train()
+    assert solver.best_params == {} and solver.val_acc_history == []
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(batch_size=0), "batch_size must be >= 1"),
+    (dict(data=make_data(num_val=0)), "the val split is empty"),
+])
+def test_bad_sizes_are_refused_before_training(options, message):
+    data = options.pop("data", make_data())
+    with pytest.raises(ValueError, match=message):
+        Solver(TwoLayerNet(6), data, verbose=False, **options)
 
 
 def test_nan_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path):
@@ -264,6 +285,12 @@ def test_checkpoint_written_atomically_every_epoch(tmp_path):
     arrays = load_arrays(path)
     assert {"param/W1", "state/running_mean", "best/W1", "best_state/running_mean", "optim/W1/m",
             "optim/W1/t", "optim/W1/learning_rate", "rng_state", "iteration"} <= arrays.keys()
+
+
+def test_a_checkpoint_gets_the_usual_permissions_of_a_new_file(tmp_path):
+    quiet_solver(TwoLayerNet(6), make_data(), batch_size=10, num_epochs=1, checkpoint_path=tmp_path / "run.npz").train()
+    (tmp_path / "plain").write_bytes(b"")  # a file made the ordinary way, under the same umask
+    assert stat.S_IMODE((tmp_path / "run.npz").stat().st_mode) == stat.S_IMODE((tmp_path / "plain").stat().st_mode)
 
 
 def test_a_failed_write_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
