@@ -253,7 +253,7 @@ def _bad_pixel_message(chunk, first_row, name):
             if not (value.isascii() and value.isdigit() and int(value) <= 255):
                 return (f"{name} row {first_row + offset}: pixel {position} of 'pixels' is {value!r}, "
                         f"expected an integer 0..255")
-        if len(values) != PIXELS:  # a doubled space once stood for a value: the separators were counted right
+        if len(values) != PIXELS:  # e.g. a value left out between two spaces: the count of spaces looked right
             return f"{name} row {first_row + offset}: 'pixels' has {len(values)} values, expected {PIXELS}"
     return f"{name} rows {first_row}..{first_row + len(chunk) - 1}: 'pixels' could not be parsed as integers"
 
