@@ -8,7 +8,6 @@ training scripts choose on PublicTest).
 """
 import argparse
 import sys
-import zipfile
 from pathlib import Path
 
 import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
@@ -31,11 +30,6 @@ def parse_arguments(argv=None):
 
 def load_model(path):
     """The model saved at path; ValueError with a message for the user when it is missing or not a model."""
-    if not Path(path).is_file():
-        raise ValueError(f"{path}: no such model file (training writes one to runs/<name>/model.npz)")
-    if not zipfile.is_zipfile(path):  # np.load would try the file as a pickle and say so, which misleads
-        raise ValueError(f"{path} is not a minicnn model: a model is an .npz file, written by training as "
-                         f"runs/<name>/model.npz")
     model = models.load(path)  # its ValueError names the file and the problem
     if model.mean_image is None:
         raise ValueError(f"{path} holds no mean training image, so its inputs cannot be prepared as in training")

@@ -9,6 +9,7 @@ Parameters are named as in cs231n: layer i (1-based, conv layers first, then aff
 has W{i}, b{i}, and gamma{i}, beta{i} when it has batch norm.
 """
 import json
+import os
 import zipfile
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -294,6 +295,11 @@ def load(path):
     A file that is missing, damaged, not a minicnn model or inconsistent with its own architecture raises a
     ValueError naming the file and the problem.
     """
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: no such model file (training writes one to runs/<name>/model.npz)")
+    if not zipfile.is_zipfile(path):  # np.load would try the file as a pickle and say so, which misleads
+        raise ValueError(f"{path}: not a minicnn model file (a model is an .npz file, written by training as "
+                         f"runs/<name>/model.npz)")
     try:
         arrays = load_arrays(path)
     except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as error:

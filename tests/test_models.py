@@ -103,9 +103,9 @@ def test_load_refuses_a_file_that_is_not_a_model(tmp_path):
     with pytest.raises(ValueError, match="not a minicnn model file"):
         models.load(tmp_path / "other.npz")
     (tmp_path / "text.npz").write_text("hello")
-    with pytest.raises(ValueError, match="text.npz: cannot be read as a minicnn model"):
+    with pytest.raises(ValueError, match="text.npz: not a minicnn model file"):
         models.load(tmp_path / "text.npz")
-    with pytest.raises(ValueError, match="missing.npz: cannot be read as a minicnn model"):
+    with pytest.raises(ValueError, match="missing.npz: no such model file"):
         models.load(tmp_path / "missing.npz")
 
 
