@@ -100,6 +100,17 @@ def test_evaluate_writes_a_report_per_split(trained_run, workspace):
     assert "PrivateTest accuracy" in result.stdout
 
 
+def test_evaluate_reports_test_time_augmentation_beside_the_plain_figure(trained_run, workspace):
+    out = workspace / "evaluation_mirror"
+    result = run_script("evaluate.py", "--model", trained_run / "model.npz", "--data", workspace / "fer2013.csv",
+                        "--splits", "PublicTest", "--mirror", "--out", out, workspace=workspace)
+    assert_succeeded(result)
+    plain = json.loads((out / "report_PublicTest.json").read_text())
+    mirrored = json.loads((out / "report_PublicTest_mirror.json").read_text())
+    assert mirrored["mirror"] is True and mirrored["count"] == plain["count"] == ROWS_PER_SPLIT["PublicTest"]
+    assert f"PublicTest accuracy with the mirror image averaged in {mirrored['accuracy']:.4f}" in result.stdout
+
+
 def test_evaluate_refuses_a_file_that_is_not_a_model(workspace):
     result = run_script("evaluate.py", "--model", workspace / "fer2013.csv", "--data", workspace / "fer2013.csv",
                         workspace=workspace)
