@@ -161,3 +161,23 @@ def test_cross_validate_ranks_trials_on_validation_accuracy(workspace):
     assert [trial["rank"] for trial in results["trials"]] == [1, 2]
     assert accuracies == sorted(accuracies, reverse=True)
     assert (workspace / "runs" / "search" / "results.csv").is_file()
+
+
+def test_paper_report_puts_each_run_beside_the_paper(trained_run, workspace):
+    runs = workspace / "paper_runs"
+    shutil.copytree(trained_run, runs / "shallow")
+    assert_succeeded(run_script("evaluate.py", "--model", runs / "shallow" / "model.npz", "--data",
+                                workspace / "fer2013.csv", workspace=workspace))
+    shutil.copytree(trained_run, runs / "deep")            # a run not scored yet: listed, without test figures
+    out = workspace / "docs"
+    result = subprocess.run([sys.executable, "benchmarks/paper_report.py", "--runs-dir", str(runs), "--out", str(out)],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, **SINGLE_THREADED})
+    assert_succeeded(result)
+    page = (out / "paper_results.md").read_text()
+    private = json.loads((runs / "shallow" / "report_PrivateTest.json").read_text())
+    assert "| Shallow net | 55.0% | 54.0% |" in page and f"{100 * private['accuracy']:.1f}%" in page
+    assert "| Deep net | 65.0% | 64.0% | — | — | 1 of 1 |" in page
+    for figure in ("shallow_loss", "shallow_accuracy", "shallow_confusion", "deep_loss"):
+        assert (out / "figures" / f"paper_{figure}.png").is_file(), figure
+    assert not (out / "figures" / "paper_deep_confusion.png").exists()
