@@ -181,3 +181,22 @@ def test_paper_report_puts_each_run_beside_the_paper(trained_run, workspace):
     for figure in ("shallow_loss", "shallow_accuracy", "shallow_confusion", "deep_loss"):
         assert (out / "figures" / f"paper_{figure}.png").is_file(), figure
     assert not (out / "figures" / "paper_deep_confusion.png").exists()
+
+
+def test_ship_model_writes_a_loadable_model_with_its_card(trained_run, workspace):
+    run = workspace / "to_ship"
+    shutil.copytree(trained_run, run)
+    assert run_script("ship_model.py", "--run", run, "--data", workspace / "fer2013.csv", "--out",
+                      workspace / "shipped" / "model.npz", workspace=workspace).returncode == 2  # not scored yet
+    assert_succeeded(run_script("evaluate.py", "--model", run / "model.npz", "--data", workspace / "fer2013.csv",
+                                "--mirror", workspace=workspace))
+    result = run_script("ship_model.py", "--run", run, "--data", workspace / "fer2013.csv", "--out",
+                        workspace / "shipped" / "model.npz", workspace=workspace)
+    assert_succeeded(result)
+    from minicnn import models
+    shipped = models.load(workspace / "shipped" / "model.npz")
+    private = json.loads((run / "report_PrivateTest.json").read_text())
+    assert shipped.info["accuracy"]["PrivateTest"] == private["accuracy"]
+    assert shipped.info["epochs"] == 1 and shipped.info["storage"]["dtype"] in ("float16", "float32")
+    card = (workspace / "shipped" / "MODEL_CARD.md").read_text()
+    assert f"PrivateTest {100 * private['accuracy']:.1f}%" in card and "conv 32 3x3" in card
