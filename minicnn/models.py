@@ -10,8 +10,6 @@ has W{i}, b{i}, and gamma{i}, beta{i} when it has batch norm.
 """
 import json
 import os
-import zipfile
-import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import numpy as np
 from kernels.shapes import conv_output_size, pool_output_size
 from minicnn import layer_utils, layers
 from minicnn.backend import get_array_module, to_device, to_numpy
-from minicnn.files import group, load_arrays, save_arrays
+from minicnn.files import DamagedFileError, group, load_arrays, save_arrays
 
 NUM_CLASSES = 7
 MODEL_FORMAT = "minicnn-convnet-1"
@@ -337,13 +335,10 @@ def load(path):
     """
     if not os.path.isfile(path):
         raise ValueError(f"{path}: no such model file (training writes one to runs/<name>/model.npz)")
-    if not zipfile.is_zipfile(path):  # np.load would try the file as a pickle and say so, which misleads
-        raise ValueError(f"{path}: not a minicnn model file (a model is an .npz file, written by training as "
-                         f"runs/<name>/model.npz)")
     try:
         arrays = load_arrays(path)
-    except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as error:
-        raise ValueError(f"{path}: cannot be read as a minicnn model ({error})") from None
+    except DamagedFileError as error:
+        raise ValueError(f"{path}: not a minicnn model file, or a damaged one: {error.reason}") from None
     if str(arrays.get("format", "")) != MODEL_FORMAT:
         raise ValueError(f"{path}: not a minicnn model file (format {MODEL_FORMAT!r} expected)")
     try:

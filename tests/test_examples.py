@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from minicnn.data import CLASS_NAMES, PIXELS
+from minicnn.files import load_arrays, save_arrays
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ROWS_PER_SPLIT = {"Training": 60, "PublicTest": 20, "PrivateTest": 20}
@@ -77,9 +78,9 @@ def test_train_shallow_resume_continues_from_the_checkpoint(trained_run, workspa
     resumed = workspace / "runs" / "resumed"
     shutil.copytree(trained_run, resumed)
     # A mark in the checkpoint's loss history: only a run that really resumed carries it on.
-    checkpoint = dict(np.load(resumed / "checkpoint.npz", allow_pickle=False))
+    checkpoint = load_arrays(resumed / "checkpoint.npz")
     checkpoint["loss_history"] = np.array([123.0])
-    np.savez(resumed / "checkpoint.npz", **checkpoint)
+    save_arrays(resumed / "checkpoint.npz", checkpoint)
     result = run_script("train_shallow.py", "--data", workspace / "fer2013.csv", "--epochs", 2, *TINY_TRAINING,
                         "--runs-dir", workspace / "runs", "--name", "resumed", "--resume", workspace=workspace)
     assert_succeeded(result)

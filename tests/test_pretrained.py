@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from minicnn import data, models
+from minicnn.files import load_arrays, save_arrays
 from minicnn.models import AffineLayer, ConvLayer, ConvNet
 from test_data import REAL_CSV
 
@@ -36,17 +37,17 @@ def test_float16_storage_halves_the_file_and_loads_as_float32(tmp_path):
 def test_a_model_saved_before_models_carried_info_loads_with_empty_info(tmp_path):
     model = tiny_net()
     model.save(tmp_path / "model.npz")
-    arrays = dict(np.load(tmp_path / "model.npz", allow_pickle=False))
+    arrays = load_arrays(tmp_path / "model.npz")
     del arrays["info"]
-    np.savez(tmp_path / "old.npz", **arrays)
+    save_arrays(tmp_path / "old.npz", arrays)
     assert models.load(tmp_path / "old.npz").info == {}
 
 
 def test_info_that_is_not_a_json_object_is_refused_with_the_file_named(tmp_path):
     tiny_net().save(tmp_path / "model.npz")
-    arrays = dict(np.load(tmp_path / "model.npz", allow_pickle=False))
+    arrays = load_arrays(tmp_path / "model.npz")
     arrays["info"] = np.array("[1, 2]")
-    np.savez(tmp_path / "bad.npz", **arrays)
+    save_arrays(tmp_path / "bad.npz", arrays)
     with pytest.raises(ValueError, match=r"bad\.npz: the model's info must be a JSON object"):
         models.load(tmp_path / "bad.npz")
 
