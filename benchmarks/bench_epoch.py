@@ -23,7 +23,7 @@ import minicnn  # before numpy, so that its thread settings reach OpenBLAS and O
 from common import add_device_argument, check_device, command_line, machine_description, markdown_table, synchronize
 from minicnn import data
 from minicnn.models import deep_net, shallow_net
-from solver import Solver, TrainingDiverged
+from minicnn.solver import Solver, TrainingDiverged
 
 NETS = {"deep": deep_net, "shallow": shallow_net}
 LEARNING_RATE = 1e-3

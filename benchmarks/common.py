@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 import numpy as np
 
-from kernels.shapes import conv_output_size, pool_output_size
+from minicnn.kernels.shapes import conv_output_size, pool_output_size
 from minicnn.backend import gpu_available, resolve_device
 
 WARMUP_ROUNDS = 2

@@ -25,7 +25,7 @@ import numpy as np
 
 from minicnn import data, evaluation
 from minicnn.files import atomic_write
-from solver import TrainingDiverged
+from minicnn.solver import TrainingDiverged
 
 from paper_run import PRESETS, build_model, load_data, make_solver, training_parser
 

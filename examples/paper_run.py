@@ -16,7 +16,7 @@ import minicnn  # before numpy, so that its thread settings reach OpenBLAS and O
 import numpy as np
 
 from minicnn import data, evaluation, models, plots
-from solver import Solver, TrainingDiverged
+from minicnn.solver import Solver, TrainingDiverged
 
 # The paper's recipe (its tables): Adam, learning rate decayed x0.95 per epoch, batch 128.
 RECIPES = {

@@ -17,7 +17,7 @@ import minicnn  # before numpy, so that its thread settings reach OpenBLAS and O
 
 from minicnn import data, models
 from minicnn.layer_checks import run_layer_checks, tolerance
-from solver import Solver
+from minicnn.solver import Solver
 
 NUM_CLASSES = len(data.CLASS_NAMES)
 LOSS_BATCH = 128            # the paper's batch size: enough images for batch norm to see stable statistics

@@ -16,9 +16,9 @@ from minicnn.backend import is_gpu_array
 
 def _implementation(x):
     if is_gpu_array(x):
-        from kernels import gpu
+        from minicnn.kernels import gpu
         return gpu
-    from kernels import cpu
+    from minicnn.kernels import cpu
     return cpu
 
 

@@ -7,7 +7,7 @@ is compiled once per dtype and cached on disk (cache=True), so a second run star
 import numba
 import numpy as np
 
-from kernels.shapes import conv_output_size, pool_output_size
+from minicnn.kernels.shapes import conv_output_size, pool_output_size
 
 _jit = numba.njit(parallel=True, cache=True, fastmath=False)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kernels.shapes import conv_output_size
+from minicnn.kernels.shapes import conv_output_size
 from minicnn.backend import get_array_module
 
 CUDA_SOURCES = Path(__file__).with_name("cuda")
@@ -35,7 +35,7 @@ def launch_config(size):
 
 
 def window_positions(function, height, width, window_height, window_width, pad, stride):
-    """(H', W') of kernels.shapes.conv_output_size, for a window sliding over an image padded by pad on every side.
+    """(H', W') of minicnn.kernels.shapes.conv_output_size, for a window sliding over an image padded by pad on every side.
 
     Raises ValueError when the window, pad or stride make no sense or the window does not fit the padded image.
     """

@@ -2,9 +2,15 @@
 
 Floors of the library, each importing only from those below it:
   minicnn.backend                      numpy or cupy
+  minicnn.kernels                      im2col, col2im, max pooling, dropout: Numba or CUDA (folder kernels/)
   minicnn.layers, minicnn.naive        forward/backward pairs of every layer
   minicnn.layer_utils                  the paper's conv and affine blocks
   minicnn.models, data, features, plots  networks, FER2013, HOG, figures
+  minicnn.solver                       the training loop and the update rules (folder solver/)
+
+minicnn.kernels and minicnn.solver live in the folders kernels/ and solver/ beside this one and are installed as
+parts of minicnn (package_dir in setup.py). This file imports nothing, so importing minicnn.kernels or minicnn.backend
+loads no layer or model.
 """
 import os
 

@@ -7,8 +7,8 @@ and their arithmetic to the BLAS through `xp.matmul`.
 """
 import numpy as np
 
-import kernels
-from kernels.shapes import conv_output_size
+from minicnn import kernels
+from minicnn.kernels.shapes import conv_output_size
 from minicnn.backend import get_array_module
 from minicnn.naive import (conv_backward_naive, conv_forward_naive,  # noqa: F401 (part of this module's API)
                            max_pool_backward_naive, max_pool_forward_naive)

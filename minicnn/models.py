@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from kernels.shapes import conv_output_size, pool_output_size
+from minicnn.kernels.shapes import conv_output_size, pool_output_size
 from minicnn import layer_utils, layers
 from minicnn.backend import get_array_module, to_device, to_numpy
 from minicnn.files import group, load_arrays, save_arrays

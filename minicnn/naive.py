@@ -5,7 +5,7 @@ for training. Same signatures, caches and layouts as the fast versions in minicn
 """
 import numpy as np
 
-from kernels.shapes import conv_output_size, pool_output_size
+from minicnn.kernels.shapes import conv_output_size, pool_output_size
 
 
 def conv_forward_naive(x, w, b, conv_param):

@@ -29,8 +29,8 @@ except ImportError:  # a bare GPU machine may lack tqdm; training then prints pe
 
 from minicnn.backend import get_array_module, is_gpu_array, to_device
 from minicnn.data import random_flip
-from solver import optim
-from solver.checkpoint import check_same_shapes, group, load_arrays, save_arrays
+from minicnn.solver import optim
+from minicnn.solver.checkpoint import check_same_shapes, group, load_arrays, save_arrays
 
 # Checkpoint entries that are not grouped under a prefix ('param/', 'state/', 'best/', 'best_state/', 'optim/').
 CHECKPOINT_SCALARS = ("epoch", "iteration", "best_val_acc", "loss_history", "train_acc_history",

@@ -1,9 +1,9 @@
 """The CUDA kernels of kernels/cuda/*.cu and their wrappers in kernels/gpu.py, tested on a machine without a GPU.
 
 kernels/cuda/host_shim.h turns the .cu files into plain C++ (one "thread" walks each grid-stride loop), so g++ builds
-them into a shared library that ctypes loads. kernels.gpu then runs unchanged on numpy arrays, with only its kernel
+them into a shared library that ctypes loads. minicnn.kernels.gpu then runs unchanged on numpy arrays, with only its kernel
 loader swapped for that library, and every kernel is compared with a plain NumPy reference written out below, and with
-the Numba kernels of kernels.cpu when they can be imported. A last group compiles each .cu file with nvcc, so a
+the Numba kernels of minicnn.kernels.cpu when they can be imported. A last group compiles each .cu file with nvcc, so a
 mistake that only CUDA rejects fails here too.
 """
 import ctypes
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from kernel_cases import CONV_CASES, DTYPES, POOL_CASES, TOLERANCES, case_id, image_without_ties, random_image
-from kernels import gpu
+from minicnn.kernels import gpu
 
 CUDA_SOURCES = sorted(gpu.CUDA_SOURCES.glob("*.cu"))
 
@@ -96,7 +96,7 @@ def host_kernels(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def kernels(host_kernels):
-    """kernels.gpu, taking its kernels from the host library instead of compiling them with cupy.RawModule."""
+    """minicnn.kernels.gpu, taking its kernels from the host library instead of compiling them with cupy.RawModule."""
     def host_kernel(source, name, dtype):
         return host_kernels[source][f"{name}_{gpu.DTYPE_SUFFIXES[np.dtype(dtype)]}"]
 
@@ -107,13 +107,13 @@ def kernels(host_kernels):
 
 @pytest.fixture(scope="module")
 def cpu_kernels():
-    """kernels.cpu (the Numba twins), or a skip when it cannot be imported yet."""
+    """minicnn.kernels.cpu (the Numba twins), or a skip when it cannot be imported yet."""
     try:
-        from kernels import cpu
+        from minicnn.kernels import cpu
     except ModuleNotFoundError as error:
-        if error.name not in ("kernels.cpu", "numba"):
+        if error.name not in ("minicnn.kernels.cpu", "numba"):
             raise
-        pytest.skip(f"kernels.cpu cannot be imported ({error}), so the CUDA kernels are checked against the NumPy "
+        pytest.skip(f"minicnn.kernels.cpu cannot be imported ({error}), so the CUDA kernels are checked against the NumPy "
                     f"references only")
     return cpu
 

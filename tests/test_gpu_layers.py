@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import kernels
-from kernels.shapes import conv_output_size, pool_output_size
+from minicnn import kernels
+from minicnn.kernels.shapes import conv_output_size, pool_output_size
 from minicnn import layer_checks, layer_utils, layers, models
 from minicnn.backend import gpu_available, is_gpu_array, to_numpy
 from minicnn.models import AffineLayer, ConvLayer, ConvNet
@@ -126,9 +126,9 @@ HOST_COUNTERS = ("forward_count", "dropout_seed")
 
 
 def implementation_without_numba(x):
-    """kernels._implementation, with NUMPY_KERNELS in place of kernels.cpu."""
+    """minicnn.kernels._implementation, with NUMPY_KERNELS in place of minicnn.kernels.cpu."""
     if is_gpu_array(x):
-        from kernels import gpu
+        from minicnn.kernels import gpu
         return gpu
     return NUMPY_KERNELS
 
@@ -138,7 +138,7 @@ def numpy_path():
     """Make numpy arrays runnable through the layers: with the Numba kernels when they import, else with
     NUMPY_KERNELS. Yields which of the two runs."""
     try:
-        from kernels import cpu  # noqa: F401
+        from minicnn.kernels import cpu  # noqa: F401
     except ImportError as error:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(kernels, "_implementation", implementation_without_numba)
@@ -218,7 +218,7 @@ def random(rng, shape, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_numpy_kernels_match_numba(dtype):
     try:
-        from kernels import cpu
+        from minicnn.kernels import cpu
     except ImportError as error:
         pytest.skip(f"Numba cannot be imported ({error}), so there is nothing to compare the NumPy kernels with")
     rng = np.random.default_rng(0)
@@ -256,9 +256,9 @@ def test_the_gpu_path_imports_without_numba_and_the_data_libraries():
                "            raise ImportError(name + ' is blocked by the test')\n"
                "sys.meta_path.insert(0, Block())\n")
     checks = {
-        "minicnn.layers, minicnn.models, kernels.gpu": ({"numba", "pandas", "skimage", "tqdm", "matplotlib"},
-                                                        "import minicnn.layers, minicnn.models, kernels.gpu"),
-        "solver": ({"numba"}, "import solver"),
+        "minicnn.layers, minicnn.models, minicnn.kernels.gpu": ({"numba", "pandas", "skimage", "tqdm", "matplotlib"},
+                                                        "import minicnn.layers, minicnn.models, minicnn.kernels.gpu"),
+        "minicnn.solver": ({"numba"}, "import minicnn.solver"),
     }
     for what, (blocked, statement) in checks.items():
         program = f"BLOCKED = {sorted(blocked)!r}\n{blocker}{statement}\n"
@@ -480,7 +480,7 @@ def assert_same_predictions(gpu_scores, cpu_scores):
 
 @gpu_test
 def test_a_model_trained_on_gpu_saves_a_file_that_predicts_alike_on_cpu(cupy, numpy_path, tmp_path):
-    from solver import Solver
+    from minicnn.solver import Solver
     rng = np.random.default_rng(9)
     model = models.shallow_net(input_dim=(1, 16, 16), seed=0)
     X, y = rng.standard_normal((96, 1, 16, 16)).astype(np.float32), rng.integers(0, 7, size=96)
@@ -511,7 +511,7 @@ def fer2013_subset():
 
 @gpu_test
 def test_shallow_net_learns_fer2013_on_gpu_and_predicts_alike_on_cpu(cupy, numpy_path, fer2013_subset, tmp_path):
-    from solver import Solver
+    from minicnn.solver import Solver
     model = models.shallow_net(seed=0)
     solver = Solver(model, fer2013_subset, update_rule="adam", optim_config={"learning_rate": 1e-3}, batch_size=64,
                     num_epochs=2, augment_flip=True, device="gpu", seed=0, num_train_samples=None, verbose=False)

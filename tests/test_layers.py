@@ -175,7 +175,7 @@ def test_layers_agree_with_pytorch_when_installed():
 
 @pytest.mark.parametrize("shape", [(1, 1, 2, 2), (2, 3, 8, 6), (3, 2, 10, 4)])
 def test_max_pool_2x2_fast_path_matches_the_general_kernel(shape):
-    from kernels import cpu
+    from minicnn.kernels import cpu
     x = np.random.default_rng(6).integers(0, 3, shape).astype(np.float32)    # small integers: many ties
     general = cpu._max_pool_forward(x, np.empty_like(x[:, :, ::2, ::2]), np.empty(x[:, :, ::2, ::2].shape, np.int32),
                                     2, 2, 2)

@@ -5,7 +5,7 @@ import pytest
 from minicnn import models
 from minicnn.gradient_check import eval_numerical_gradient, gradient_error
 from minicnn.models import AffineLayer, ConvLayer, ConvNet
-from solver import Solver
+from minicnn.solver import Solver
 
 SMALL = dict(conv_layers=[ConvLayer(3, 3, dropout=0.25, pool=False), ConvLayer(4, 3, dropout=0.25)],
              affine_layers=[AffineLayer(5, dropout=0.5)], input_dim=(1, 6, 8))

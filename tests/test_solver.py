@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from minicnn.backend import get_array_module, gpu_available, to_numpy
-from solver import Solver, TrainingDiverged
-from solver.checkpoint import load_arrays, save_arrays
+from minicnn.solver import Solver, TrainingDiverged
+from minicnn.solver.checkpoint import load_arrays, save_arrays
 
 
 class TwoLayerNet:
