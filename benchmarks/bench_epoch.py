@@ -18,7 +18,6 @@ import statistics
 import sys
 import time
 
-import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 
 from common import add_device_argument, check_device, command_line, machine_description, markdown_table, synchronize
 from minicnn import data

@@ -17,7 +17,6 @@ import argparse
 import cProfile
 import pstats
 
-import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 import numpy as np
 
 from common import (add_device_argument, array_module, check_device, forward_backward_gemms, import_torch,

@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 import numpy as np
 
 from minicnn import data, evaluation

@@ -10,7 +10,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 import numpy as np
 
 from minicnn import data, evaluation, features, models, plots

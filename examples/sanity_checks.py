@@ -13,7 +13,6 @@ import dataclasses
 import math
 import sys
 
-import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 
 from minicnn import data, models
 from minicnn.layer_checks import run_layer_checks, tolerance
