@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from minicnn.kernels.shapes import conv_output_size, pool_output_size
 from minicnn import layer_utils, layers
+from minicnn.kernels.checks import window_output_size
+from minicnn.kernels.shapes import pool_output_size
 from minicnn.backend import get_array_module, to_device, to_numpy
 from minicnn.files import group, load_arrays, save_arrays
 
@@ -36,6 +37,11 @@ class ConvLayer:
     batchnorm: bool = True
     dropout: float = 0.0          # probability of dropping a unit; 0 means no dropout layer
     pool: bool = True             # 2x2 max pooling with stride 2
+
+    def padding(self):
+        """The zero padding on each side: pad, or for 'same' (pad None) (size - 1) // 2, which keeps H and W at
+        stride 1 for an odd size."""
+        return (self.size - 1) // 2 if self.pad is None else self.pad
 
 
 @dataclass
@@ -99,8 +105,7 @@ class ConvNet:
     def _build(self, rng, weight_scale):
         channels, height, width = self.architecture.input_dim
         for index, layer in enumerate(self.architecture.conv_layers, start=1):
-            pad = (layer.size - 1) // 2 if layer.pad is None else layer.pad
-            height, width = self._conv_output(index, height, width, layer, pad)
+            height, width = self._conv_output(index, height, width, layer)
             self._add_weights(index, (layer.filters, channels, layer.size, layer.size), rng, weight_scale)
             self._add_batchnorm(index, layer.filters, layer.batchnorm)
             channels = layer.filters
@@ -114,12 +119,10 @@ class ConvNet:
         self._add_weights(self.num_layers, (features, self.architecture.num_classes), rng,
                           SCORES_WEIGHT_SCALE if weight_scale is None else weight_scale)
 
-    def _conv_output(self, index, height, width, layer, pad):
+    def _conv_output(self, index, height, width, layer):
         """(H', W') after conv block `index` (and its pooling); a size that does not tile is an error now."""
-        if any((size + 2 * pad - layer.size) % layer.stride or layer.size > size + 2 * pad for size in (height, width)):
-            raise ValueError(f"conv layer {index}: a {layer.size}x{layer.size} filter with stride {layer.stride} "
-                             f"and pad {pad} does not tile its {height}x{width} input")
-        height, width = conv_output_size(height, width, layer.size, layer.size, pad, layer.stride)
+        height, width = window_output_size(f"conv layer {index}", height, width, layer.size, layer.size,
+                                           layer.padding(), layer.stride, tiled=True)
         if layer.pool:
             if height % 2 or width % 2:
                 raise ValueError(f"conv layer {index}: 2x2 pooling needs an even input, got {height}x{width}")
@@ -215,8 +218,7 @@ class ConvNet:
 
     def _conv_block_arguments(self, index, mode):
         layer = self.architecture.conv_layers[index - 1]
-        pad = (layer.size - 1) // 2 if layer.pad is None else layer.pad
-        arguments = {"conv_param": {"stride": layer.stride, "pad": pad},
+        arguments = {"conv_param": {"stride": layer.stride, "pad": layer.padding()},
                      "pool_param": {"pool_height": 2, "pool_width": 2, "stride": 2} if layer.pool else None}
         return {**arguments, **self._normalisation_arguments(index, layer, mode)}
 

@@ -1,4 +1,5 @@
-"""Inputs shared by the kernel tests (tests/test_cuda_source.py on the host, tests/test_gpu_kernels.py on a GPU)."""
+"""Inputs shared by the kernel and layer tests: the kernels' three implementations (test_kernels.py, test_cuda_source.py,
+test_gpu_kernels.py) and the conv layer against its naive loops and on the GPU (test_layers.py, test_gpu_layers.py)."""
 import numpy as np
 
 DTYPES = [np.float32, np.float64]
@@ -15,6 +16,9 @@ CONV_CASES = [
     (2, 3, 10, 7, 2, 3, 1, 2),
     (1, 1, 11, 13, 2, 3, 0, 3),
     (2, 1, 3, 4, 3, 3, 2, 2),  # the padding is wider than half the image
+    (1, 2, 9, 5, 3, 3, 0, 2),
+    (1, 3, 11, 9, 3, 3, 2, 2),
+    (2, 2, 6, 6, 2, 2, 0, 2),
 ]
 
 # (N, C, H, W, pool_height, pool_width, stride): overlapping (stride 1), tiling and ragged windows.
@@ -26,6 +30,24 @@ POOL_CASES = [
     (2, 1, 9, 10, 3, 3, 3),
     (2, 3, 7, 8, 2, 3, 2),
 ]
+
+
+
+
+def layer_case(case, filters=4):
+    """A kernel case as (x shape, w shape, stride, pad) of a conv layer with `filters` filters."""
+    N, C, H, W, kernel_height, kernel_width, pad, stride = case
+    return (N, C, H, W), (filters, C, kernel_height, kernel_width), stride, pad
+
+
+def tiles(case):
+    """Whether the stride reaches the far edge of the padded image exactly, as the conv layer requires."""
+    N, C, H, W, kernel_height, kernel_width, pad, stride = case
+    return (H + 2 * pad - kernel_height) % stride == 0 and (W + 2 * pad - kernel_width) % stride == 0
+
+
+# The conv-layer cases: those of CONV_CASES that the layer accepts (the kernels take ragged windows, the layer not).
+LAYER_CONV_CASES = [layer_case(case) for case in CONV_CASES if tiles(case)]
 
 
 def case_id(case):

@@ -357,40 +357,13 @@ def test_dropout_matches_kernels_cpu(kernels, cpu_kernels, seed, dtype):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The wrappers' own checks and helpers (no kernel runs)
+# The wrappers' helpers (no kernel runs; their argument checks are tested in test_kernels.py)
 
 def test_launch_config_covers_the_array_with_at_most_max_blocks():
     assert gpu.launch_config(0) == ((1,), (gpu.THREADS_PER_BLOCK,))
     assert gpu.launch_config(gpu.THREADS_PER_BLOCK) == ((1,), (gpu.THREADS_PER_BLOCK,))
     assert gpu.launch_config(gpu.THREADS_PER_BLOCK + 1) == ((2,), (gpu.THREADS_PER_BLOCK,))
     assert gpu.launch_config(2 ** 40) == ((gpu.MAX_BLOCKS,), (gpu.THREADS_PER_BLOCK,))
-
-
-def test_window_positions_follow_the_output_size_formula():
-    assert gpu.window_positions("f", 48, 48, 3, 3, 1, 1) == (48, 48)
-    assert gpu.window_positions("f", 7, 9, 2, 3, 0, 2) == (3, 4)
-    with pytest.raises(ValueError, match="does not fit"):
-        gpu.window_positions("f", 2, 9, 5, 5, 1, 1)
-    with pytest.raises(ValueError, match="stride >= 1"):
-        gpu.window_positions("f", 8, 8, 3, 3, 1, 0)
-
-
-def test_wrappers_name_the_argument_they_reject():
-    x = np.zeros((2, 3, 8, 8), np.float32)
-    with pytest.raises(ValueError, match="im2col: x must be float32 or float64, got int64"):
-        gpu.im2col(np.zeros((2, 3, 8, 8), np.int64), 3, 3, 1, 1)
-    with pytest.raises(ValueError, match=r"im2col: x must have 4 dimensions .* got shape \(3, 8, 8\)"):
-        gpu.im2col(x[0], 3, 3, 1, 1)
-    with pytest.raises(ValueError, match=r"col2im: cols must have shape \(27, 128\), got \(27, 100\)"):
-        gpu.col2im(np.zeros((27, 100), np.float32), x.shape, 3, 3, 1, 1)
-    with pytest.raises(ValueError, match="max_pool_backward: argmax must be int32, got int64"):
-        gpu.max_pool_backward(np.zeros((2, 3, 4, 4)), np.zeros((2, 3, 4, 4), np.int64), x.shape, 2, 2, 2)
-    with pytest.raises(ValueError, match=r"max_pool_backward: dout must have shape \(2, 3, 4, 4\)"):
-        gpu.max_pool_backward(np.zeros((2, 3, 3, 3)), np.zeros((2, 3, 3, 3), np.int32), x.shape, 2, 2, 2)
-    with pytest.raises(ValueError, match=r"dropout_forward: p .* must be in \[0, 1\), got 1"):
-        gpu.dropout_forward(x, 1, 0)
-    with pytest.raises(ValueError, match="dropout_forward: seed must be an int in"):
-        gpu.dropout_forward(x, 0.5, -1)
 
 
 # ---------------------------------------------------------------------------------------------------------------

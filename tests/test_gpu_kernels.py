@@ -34,12 +34,12 @@ def gpu():
 
 @pytest.fixture(scope="module")
 def cpu():
-    """The CPU twins: the Numba kernels, or where Numba is missing (a bare GPU machine) the NumPy kernels of
-    test_gpu_layers, which a CPU test checks against Numba."""
+    """The CPU twins: the Numba kernels, or where Numba is missing (a bare GPU machine) the NumPy reference kernels,
+    which test_kernels.py checks against Numba."""
     try:
         from minicnn.kernels import cpu
     except ImportError:
-        from test_gpu_layers import NUMPY_KERNELS as cpu
+        from minicnn.kernels import reference as cpu
     return cpu
 
 

@@ -2,18 +2,10 @@
 import numpy as np
 import pytest
 
+from kernel_cases import LAYER_CONV_CASES
 from minicnn import layers
 from minicnn.gradient_check import rel_error
 
-CONV_CASES = [  # (x shape, w shape, stride, pad): non-square images, 1x1 / 3x3 / 5x5 filters, batch of 1
-    ((2, 3, 7, 9), (4, 3, 3, 3), 1, 1),
-    ((1, 2, 9, 5), (3, 2, 3, 3), 2, 0),
-    ((3, 1, 8, 6), (5, 1, 5, 5), 1, 2),
-    ((2, 4, 5, 7), (6, 4, 1, 1), 1, 0),
-    ((2, 3, 10, 8), (2, 3, 5, 5), 1, 0),
-    ((1, 3, 11, 9), (4, 3, 3, 3), 2, 2),
-    ((2, 2, 6, 6), (3, 2, 2, 2), 2, 0),
-]
 POOL_CASES = [  # (x shape, pool height, pool width, stride)
     ((2, 3, 8, 6), 2, 2, 2),
     ((1, 2, 7, 9), 3, 3, 2),
@@ -29,7 +21,7 @@ def report(name, ours, reference):
     return error
 
 
-@pytest.mark.parametrize("x_shape, w_shape, stride, pad", CONV_CASES)
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", LAYER_CONV_CASES)
 def test_conv_matches_naive(x_shape, w_shape, stride, pad):
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
