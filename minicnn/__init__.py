@@ -5,8 +5,10 @@ Floors of the library, each importing only from those below it:
   minicnn.kernels                      im2col, col2im, max pooling, dropout: Numba or CUDA (folder kernels/)
   minicnn.layers, minicnn.naive        forward/backward pairs of every layer
   minicnn.layer_utils                  the paper's conv and affine blocks
+  minicnn.preprocessing                centring and augmenting images
   minicnn.models, data, features, plots  networks, FER2013, HOG, figures
   minicnn.solver                       the training loop and the update rules (folder solver/)
+  minicnn.training                     one paper run and the command line of the training scripts
 
 minicnn.kernels and minicnn.solver live in the folders kernels/ and solver/ beside this one and are installed as
 parts of minicnn (package_dir in setup.py). This file imports only minicnn.threads (the standard library), so importing

@@ -19,8 +19,8 @@ import numpy as np
 from minicnn import layer_utils, layers
 from minicnn.kernels.checks import window_output_size
 from minicnn.kernels.shapes import pool_output_size
-from minicnn.backend import get_array_module, to_device, to_numpy
-from minicnn.files import group, load_arrays, save_arrays
+from minicnn.backend import get_array_module, move_model, to_device, to_numpy
+from minicnn.files import under_prefix, load_arrays, save_arrays
 
 NUM_CLASSES = 7
 MODEL_FORMAT = "minicnn-convnet-1"
@@ -97,7 +97,7 @@ class ConvNet:
         self.mean_image = None                      # the training mean subtracted from inputs; saved with the model
         rng = np.random.default_rng(seed)
         self.dropout_seed = int(rng.integers(2 ** 62))
-        self.forward_count = 0                      # training passes so far: each one draws new dropout masks
+        self.training_passes = 0                    # training passes so far: each one draws new dropout masks
         self.params, self.bn_params = {}, {}
         self._build(rng, weight_scale)
 
@@ -158,7 +158,7 @@ class ConvNet:
         images, hog = self._split_input(X)
         mode = "test" if y is None else "train"
         if mode == "train":
-            self.forward_count += 1
+            self.training_passes += 1
         out, caches = images, []
         for index in range(1, len(self.architecture.conv_layers) + 1):
             out, cache = layer_utils.conv_block_forward(out, self.params[f"W{index}"], self.params[f"b{index}"],
@@ -220,13 +220,13 @@ class ConvNet:
         layer = self.architecture.conv_layers[index - 1]
         arguments = {"conv_param": {"stride": layer.stride, "pad": layer.padding()},
                      "pool_param": {"pool_height": 2, "pool_width": 2, "stride": 2} if layer.pool else None}
-        return {**arguments, **self._normalisation_arguments(index, layer, mode)}
+        return {**arguments, **self._batchnorm_and_dropout_arguments(index, layer, mode)}
 
     def _affine_block_arguments(self, index, mode):
         layer = self.architecture.affine_layers[index - len(self.architecture.conv_layers) - 1]
-        return self._normalisation_arguments(index, layer, mode)
+        return self._batchnorm_and_dropout_arguments(index, layer, mode)
 
-    def _normalisation_arguments(self, index, layer, mode):
+    def _batchnorm_and_dropout_arguments(self, index, layer, mode):
         """gamma, beta, bn_param and dropout_param of block `index`, each None when the block has none."""
         arguments = {"gamma": None, "beta": None, "bn_param": None, "dropout_param": None}
         if layer.batchnorm:
@@ -235,7 +235,7 @@ class ConvNet:
                              bn_param=self.bn_params[index])
         if layer.dropout:
             # A new mask every training pass, yet the whole run repeats from the model's seed.
-            seed = (self.dropout_seed + 1_000_003 * self.forward_count + 7919 * index) % 2 ** 63
+            seed = (self.dropout_seed + 1_000_003 * self.training_passes + 7919 * index) % 2 ** 63
             arguments["dropout_param"] = {"p": layer.dropout, "mode": mode, "seed": seed}
         return arguments
 
@@ -258,7 +258,8 @@ class ConvNet:
 
     def get_state(self):
         """The arrays a checkpoint needs beyond params: batch-norm running statistics and the dropout counter."""
-        state = {"forward_count": np.array(self.forward_count), "dropout_seed": np.array(self.dropout_seed)}
+        # The key keeps the name it had in the first files written ("forward_count"), so those files still load.
+        state = {"forward_count": np.array(self.training_passes), "dropout_seed": np.array(self.dropout_seed)}
         for index, bn_param in self.bn_params.items():
             for statistic in ("running_mean", "running_var"):
                 state[f"{statistic}{index}"] = bn_param[statistic]
@@ -266,7 +267,7 @@ class ConvNet:
 
     def set_state(self, state):
         """Put back what get_state returned."""
-        self.forward_count = int(state.get("forward_count", self.forward_count))
+        self.training_passes = int(state.get("forward_count", self.training_passes))
         self.dropout_seed = int(state.get("dropout_seed", self.dropout_seed))
         for index, bn_param in self.bn_params.items():
             for statistic in ("running_mean", "running_var"):
@@ -275,9 +276,7 @@ class ConvNet:
 
     def to(self, device):
         """Move params and batch-norm statistics to 'cpu' or 'gpu' (or 'auto'); returns the model."""
-        self.params = {name: to_device(w, device) for name, w in self.params.items()}
-        self.set_state({name: to_device(a, device) for name, a in self.get_state().items()})
-        return self
+        return move_model(self, device)
 
     def save(self, path):
         """Write the model to one .npz (params, state, architecture, mean image), loadable without pickle."""
@@ -313,12 +312,12 @@ def load(path):
         reg = float(arrays["reg"])
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path}: the architecture of the model cannot be read ({error!r})") from None
-    params = group(arrays, "param/")
+    params = under_prefix(arrays, "param/")
     model = ConvNet(architecture.conv_layers, architecture.affine_layers, architecture.input_dim,
                     architecture.num_classes, architecture.hog_dim, reg=reg,
                     dtype=params["W1"].dtype if "W1" in params else np.float32)
     _check_shapes(path, "param/", params, model.params, exact=True)
-    state = group(arrays, "state/")
+    state = under_prefix(arrays, "state/")
     _check_shapes(path, "state/", state, model.get_state(), exact=False)
     model.params = params
     model.set_state(state)

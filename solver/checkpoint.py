@@ -5,7 +5,7 @@ Related arrays share a key prefix ('param/W1', 'optim/W1/m'). Scalars are stored
 np.str_ arrays, so every checkpoint opens with np.load(path, allow_pickle=False): opening a file cannot run code.
 What goes into a training checkpoint is decided by minicnn.solver.Solver.save_checkpoint; this module only knows the file.
 """
-from minicnn.files import group, load_arrays, save_arrays  # noqa: F401 (the checkpoint file API)
+from minicnn.files import under_prefix, load_arrays, save_arrays  # noqa: F401 (the checkpoint file API)
 
 
 def check_same_shapes(found, expected, prefix, source):

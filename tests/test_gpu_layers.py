@@ -340,7 +340,7 @@ def test_convnet_to_gpu_and_back_keeps_every_array(cupy, numpy_path):
     for bn_param in model.bn_params.values():
         bn_param["running_mean"] = rng.standard_normal(bn_param["running_mean"].shape).astype(np.float32)
         bn_param["running_var"] = rng.uniform(0.5, 2, bn_param["running_var"].shape).astype(np.float32)
-    model.forward_count = 5
+    model.training_passes = 5
     params = {name: w.copy() for name, w in model.params.items()}
     state = {name: np.array(a, copy=True) for name, a in model.get_state().items()}
     X = model_input(rng, model, 20)
@@ -349,7 +349,7 @@ def test_convnet_to_gpu_and_back_keeps_every_array(cupy, numpy_path):
     assert model.to("gpu") is model
     assert all(is_gpu_array(w) for w in model.params.values())
     assert all(is_gpu_array(a) for name, a in model.get_state().items() if name not in HOST_COUNTERS)
-    assert model.forward_count == 5
+    assert model.training_passes == 5
     gpu_scores = model.scores(X)                    # numpy input, copied batch by batch to the model's device
     assert_close("scores", gpu_scores, cpu_scores)
     assert_close("scores from GPU input", model.scores(cupy.asarray(X)), cpu_scores)

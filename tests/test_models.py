@@ -29,7 +29,7 @@ def test_whole_model_gradients_match_numerical(hog_dim):
     X, y = small_inputs(model)
 
     def loss_of_params():
-        model.forward_count = 0                 # the same dropout masks in every evaluation
+        model.training_passes = 0               # the same dropout masks in every evaluation
         return model.loss(X, y)
 
     _, grads = loss_of_params()
