@@ -84,7 +84,9 @@ def conv_forward(x, w, b, conv_param):
     """Convolution (cross-correlation) by im2col and one GEMM.
 
     x: (N, C, H, W), w: (F, C, HH, WW), b: (F,), conv_param: {'stride': s, 'pad': p} with zero padding p on each side.
-    out: (N, F, H', W') with H' = 1 + (H + 2p - HH) // s, W' = 1 + (W + 2p - WW) // s; cache for conv_backward.
+    out: (N, F, H', W') with H' = 1 + (H + 2p - HH) // s, W' = 1 + (W + 2p - WW) // s.
+    cache: (x_shape, w, cols, stride, pad), with cols = im2col(x): (C * HH * WW, N * H' * W'), the unfolded input that
+    the backward pass multiplies by dout for dw (x itself is not kept).
     """
     stride, pad, out_height, out_width = _check_conv_arguments(x, w, b, conv_param)
     xp = get_array_module(x)
@@ -98,7 +100,10 @@ def conv_forward(x, w, b, conv_param):
 
 
 def conv_backward(dout, cache):
-    """dout: (N, F, H', W') -> dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F,)."""
+    """dout: (N, F, H', W') -> dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F,).
+
+    dx = col2im(w^T @ dout) is itself a convolution: the transposed convolution of dout with w.
+    """
     x_shape, w, cols, stride, pad = cache
     F, _, HH, WW = w.shape
     dout_columns = dout.transpose(1, 0, 2, 3).reshape(F, -1)            # (F, N * H' * W'), one copy
@@ -125,7 +130,9 @@ def max_pool_forward(x, pool_param):
     """Max pooling over windows of any size and stride.
 
     x: (N, C, H, W), pool_param: {'pool_height', 'pool_width', 'stride'} (default 2, 2, 2).
-    out: (N, C, H', W') with H' = 1 + (H - pool_height) // stride, W' likewise; cache for max_pool_backward.
+    out: (N, C, H', W') with H' = 1 + (H - pool_height) // stride, W' likewise.
+    cache: (x_shape, argmax, pool_height, pool_width, stride), argmax: (N, C, H', W') int32, the flat index h * W + w
+    of each window's maximum in its (n, c) plane: all the backward pass needs of x.
     """
     pool_height, pool_width, stride = _check_pool_arguments(x, pool_param)
     out, argmax = _kernels(x).max_pool_forward(x, pool_height, pool_width, stride)
@@ -133,7 +140,10 @@ def max_pool_forward(x, pool_param):
 
 
 def max_pool_backward(dout, cache):
-    """dout: (N, C, H', W') -> dx: (N, C, H, W); each window's gradient goes to one maximum only, even on ties."""
+    """dout: (N, C, H', W') -> dx: (N, C, H, W); each window's gradient goes to one maximum only, even on ties.
+
+    A scatter-add of dout to the argmax positions: the transpose of the gather the forward pass did.
+    """
     x_shape, argmax, pool_height, pool_width, stride = cache
     return _kernels(dout).max_pool_backward(dout, argmax, x_shape, pool_height, pool_width, stride)
 
@@ -201,7 +211,9 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     x: (N, D), gamma, beta: (D,), bn_param: {'mode': 'train'|'test', 'eps' (1e-5), 'momentum' (0.9),
     'running_mean', 'running_var'}. Training normalises with the batch mean and biased variance and updates
     running = momentum * running + (1 - momentum) * batch_statistic in bn_param (zeros and ones at first); test mode
-    normalises with the running statistics. out: (N, D); cache for batchnorm_backward.
+    normalises with the running statistics. out: (N, D).
+    cache: (mode, x_hat, gamma, inv_std, axes, broadcast), with x_hat: (N, D) the normalised input and inv_std: (D,)
+    1 / sqrt(var + eps), from which the backward pass rebuilds the gradient through the batch statistics.
     """
     if x.ndim != 2:
         raise ValueError(f"batchnorm_forward: x must be (N, D), got {tuple(x.shape)}")
@@ -216,7 +228,8 @@ def batchnorm_backward(dout, cache):
 def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     """Batch normalisation of each channel over the batch and all positions.
 
-    x: (N, C, H, W), gamma, beta: (C,), bn_param as in batchnorm_forward. out: (N, C, H, W); cache.
+    x: (N, C, H, W), gamma, beta: (C,), bn_param as in batchnorm_forward. out: (N, C, H, W).
+    cache: as batchnorm_forward's, with x_hat: (N, C, H, W) and inv_std: (C,).
     """
     if x.ndim != 4:
         raise ValueError(f"spatial_batchnorm_forward: x must be (N, C, H, W), got {tuple(x.shape)}")
@@ -234,7 +247,7 @@ def dropout_forward(x, dropout_param):
 
     x: any shape, dropout_param: {'p': probability of DROPPING a unit (as torch.nn.Dropout), 'mode': 'train'|'test',
     'seed': optional int, the same seed gives the same mask on the CPU and the GPU}. Test mode is the identity.
-    out: x's shape; cache: (dropout_param, mask).
+    out: x's shape; cache: (dropout_param, mask), mask: x's shape, 0 or 1 / (1 - p) (None in test mode or for p = 0).
     """
     p, mode = dropout_param.get("p", 0.5), dropout_param.get("mode", "train")
     if mode not in MODES:

@@ -150,3 +150,11 @@ def test_cross_validate_ranks_trials_on_validation_accuracy(workspace):
     assert [trial["rank"] for trial in results["trials"]] == [1, 2]
     assert accuracies == sorted(accuracies, reverse=True)
     assert (workspace / "runs" / "search" / "results.csv").is_file()
+
+
+def test_minimal_train_trains_one_epoch_and_prints_the_validation_accuracy(workspace):
+    result = run_script("minimal_train.py", workspace / "fer2013.csv", workspace=workspace)
+    assert_succeeded(result)
+    assert "(Epoch 1 / 1)" in result.stdout
+    accuracy = float(result.stdout.rsplit("PublicTest (validation) accuracy: ", 1)[1])
+    assert 0 <= accuracy <= 1
