@@ -19,6 +19,7 @@ import numpy as np
 
 from minicnn.kernels.shapes import conv_output_size, pool_output_size
 from minicnn.backend import gpu_available, resolve_device
+from minicnn.threads import SETTINGS
 
 WARMUP_ROUNDS = 2
 DEVICES = ("cpu", "gpu")
@@ -199,7 +200,7 @@ def machine_description(torch=None, device="cpu"):
 
 def thread_settings():
     """The variables minicnn/threads.py sets for the thread pools, as this process sees them."""
-    return ", ".join(f"{name}={os.environ.get(name, 'unset')}" for name in ("OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY"))
+    return ", ".join(f"{name}={os.environ.get(name, 'unset')}" for name in SETTINGS)
 
 
 def command_line():

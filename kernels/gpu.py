@@ -1,8 +1,9 @@
 """The CUDA kernels of kernels/cuda/*.cu wrapped for cupy arrays: im2col, col2im, max pooling and dropout.
 
 minicnn.layers imports this module only when a cupy array arrives; kernels/__init__.py documents the array layouts,
-which the Numba kernels of kernels/cpu.py share. Each .cu file is compiled once per process, by cupy.RawModule (NVRTC), the
-first time one of its kernels is needed; every kernel comes in a float32 and a float64 version (name_f32, name_f64).
+which the Numba kernels of kernels/cpu.py share. Each .cu file is compiled once per process, by cupy.RawModule
+(NVRTC), the first time one of its kernels is needed; every kernel comes in a float32 and a float64 version
+(name_f32, name_f64).
 
 A raw kernel checks nothing, so each wrapper first runs the check of its kernel in kernels/checks.py (dtype float32 or
 float64, int32 for argmax; shapes consistent with each other and with the window geometry), as the Numba wrappers do.

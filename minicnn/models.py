@@ -17,10 +17,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from minicnn import layer_utils, layers
+from minicnn.backend import get_array_module, move_model, to_device, to_numpy
+from minicnn.files import load_arrays, save_arrays, under_prefix
 from minicnn.kernels.checks import window_output_size
 from minicnn.kernels.shapes import pool_output_size
-from minicnn.backend import get_array_module, move_model, to_device, to_numpy
-from minicnn.files import under_prefix, load_arrays, save_arrays
 
 NUM_CLASSES = 7
 MODEL_FORMAT = "minicnn-convnet-1"

@@ -86,6 +86,6 @@ def max_pool_backward_naive(dout, cache):
             for i in range(out_height):
                 for j in range(out_width):
                     window = x[n, c, i * stride:i * stride + pool_height, j * stride:j * stride + pool_width]
-                    k, l = np.unravel_index(np.argmax(window), window.shape)
-                    dx[n, c, i * stride + k, j * stride + l] += dout[n, c, i, j]
+                    row, column = np.unravel_index(np.argmax(window), window.shape)
+                    dx[n, c, i * stride + row, j * stride + column] += dout[n, c, i, j]
     return dx

@@ -30,7 +30,8 @@ def preprocess(images, mean_image=None):
 
 
 def random_flip(x, rng, p=0.5):
-    """Mirror each image of a minibatch left to right with probability p (on average half of them).
+    """Mirror each image of a minibatch left to right with probability p (on average half of them): a face mirrored
+    is still a face with the same expression, so training sees twice the variety of images.
 
     x: (N, C, H, W), numpy or cupy. rng: numpy.random.Generator; the draws are made on the host, so one seed
     gives the same flips on either device: image i is flipped when rng.random(N)[i] < p.

@@ -1,4 +1,7 @@
-"""Training: the Solver (training loop, histories, checkpoints) and the update rules it applies (minicnn.solver.optim)."""
+"""Training: the Solver (training loop, histories, checkpoints) and the update rules it applies (optim.py).
+
+Installed as minicnn.solver: from minicnn.solver import Solver, as cs231n's from cs231n.solver import Solver.
+"""
 from minicnn.solver import optim
 from minicnn.solver.solver import Solver, TrainingDiverged
 

@@ -3,9 +3,10 @@
 
 Related arrays share a key prefix ('param/W1', 'optim/W1/m'). Scalars are stored as 0-d arrays and strings as
 np.str_ arrays, so every checkpoint opens with np.load(path, allow_pickle=False): opening a file cannot run code.
-What goes into a training checkpoint is decided by minicnn.solver.Solver.save_checkpoint; this module only knows the file.
+What goes into a training checkpoint is decided by Solver.save_checkpoint (solver.py); this module only knows the
+file.
 """
-from minicnn.files import under_prefix, load_arrays, save_arrays  # noqa: F401 (the checkpoint file API)
+from minicnn.files import load_arrays, save_arrays, under_prefix  # noqa: F401 (the checkpoint file API)
 
 
 def check_same_shapes(found, expected, prefix, source):

@@ -30,7 +30,7 @@ except ImportError:  # a bare GPU machine may lack tqdm; training then prints pe
 
 from minicnn.backend import get_array_module, is_gpu_array, move_model, to_device
 from minicnn.solver import optim
-from minicnn.solver.checkpoint import check_same_shapes, under_prefix, load_arrays, save_arrays
+from minicnn.solver.checkpoint import check_same_shapes, load_arrays, save_arrays, under_prefix
 
 # Checkpoint entries that are not grouped under a prefix ('param/', 'state/', 'best/', 'best_state/', 'optim/').
 CHECKPOINT_SCALARS = ("epoch", "iteration", "best_val_acc", "loss_history", "train_acc_history",
@@ -338,9 +338,9 @@ class Solver:
         for name, value in under_prefix(arrays, "param/").items():
             params[name] = _like(value, params[name])
         if state:
-            self.model.set_state({name: _like(value, state[name]) for name, value in under_prefix(arrays, "state/").items()})
-        self.best_params = {name: _like(value, params[name]) for name, value in under_prefix(arrays, "best/").items()}
-        self.best_state = {name: _like(value, state[name]) for name, value in under_prefix(arrays, "best_state/").items()}
+            self.model.set_state(_all_like(under_prefix(arrays, "state/"), state))
+        self.best_params = _all_like(under_prefix(arrays, "best/"), params)
+        self.best_state = _all_like(under_prefix(arrays, "best_state/"), state)
         for name, config in _optim_groups(arrays).items():
             self.optim_configs[name] = {key: value.item() if value.ndim == 0 else _like(value, params[name])
                                         for key, value in config.items()}
@@ -448,6 +448,11 @@ def _optim_groups(arrays):
 def _like(array, reference):
     """array (numpy, from a checkpoint) on reference's device with reference's dtype."""
     return to_device(array, "gpu" if is_gpu_array(reference) else "cpu").astype(reference.dtype, copy=False)
+
+
+def _all_like(arrays, references):
+    """arrays (name -> numpy array) each on the device and with the dtype of references[name]."""
+    return {name: _like(value, references[name]) for name, value in arrays.items()}
 
 
 class _NoBar:

@@ -1,5 +1,6 @@
-"""Inputs shared by the kernel and layer tests: the kernels' three implementations (test_kernels.py, test_cuda_source.py,
-test_gpu_kernels.py) and the conv layer against its naive loops and on the GPU (test_layers.py, test_gpu_layers.py)."""
+"""Inputs shared by the kernel and layer tests: the kernels' three implementations (test_kernels.py,
+test_cuda_source.py, test_gpu_kernels.py) and the conv layer against its naive loops and on the GPU (test_layers.py,
+test_gpu_layers.py)."""
 import numpy as np
 
 DTYPES = [np.float32, np.float64]
@@ -52,6 +53,30 @@ LAYER_CONV_CASES = [layer_case(case) for case in CONV_CASES if tiles(case)]
 
 def case_id(case):
     return "x".join(str(value) for value in case)
+
+
+def assert_same_im2col_and_col2im(kernels, expected_kernels, case, dtype):
+    """kernels' im2col equals expected_kernels' bit for bit, and col2im to TOLERANCES, on the inputs of a CONV_CASE."""
+    N, C, H, W, kernel_height, kernel_width, pad, stride = case
+    x = random_image((N, C, H, W), dtype)
+    cols = kernels.im2col(x, kernel_height, kernel_width, pad, stride)
+    np.testing.assert_array_equal(cols, expected_kernels.im2col(x, kernel_height, kernel_width, pad, stride))
+    dout = random_image(cols.shape, dtype, seed=1)
+    np.testing.assert_allclose(kernels.col2im(dout, x.shape, kernel_height, kernel_width, pad, stride),
+                               expected_kernels.col2im(dout, x.shape, kernel_height, kernel_width, pad, stride),
+                               **TOLERANCES[dtype])
+
+
+def assert_same_max_pool(kernels, expected_kernels, x, pool_height, pool_width, stride):
+    """kernels' max pooling equals expected_kernels' on x: out and argmax bit for bit, the backward to TOLERANCES."""
+    out, argmax = kernels.max_pool_forward(x, pool_height, pool_width, stride)
+    expected_out, expected_argmax = expected_kernels.max_pool_forward(x, pool_height, pool_width, stride)
+    np.testing.assert_array_equal(out, expected_out)
+    np.testing.assert_array_equal(argmax, expected_argmax)
+    dout = random_image(out.shape, x.dtype, seed=1)
+    np.testing.assert_allclose(kernels.max_pool_backward(dout, argmax, x.shape, pool_height, pool_width, stride),
+                               expected_kernels.max_pool_backward(dout, argmax, x.shape, pool_height, pool_width,
+                                                                  stride), **TOLERANCES[x.dtype.type])
 
 
 def random_image(shape, dtype, seed=0):

@@ -1,9 +1,9 @@
 """The CUDA kernels of kernels/cuda/*.cu and their wrappers in kernels/gpu.py, tested on a machine without a GPU.
 
 kernels/cuda/host_shim.h turns the .cu files into plain C++ (one "thread" walks each grid-stride loop), so g++ builds
-them into a shared library that ctypes loads. minicnn.kernels.gpu then runs unchanged on numpy arrays, with only its kernel
-loader swapped for that library, and every kernel is compared with a plain NumPy reference written out below, and with
-the Numba kernels of minicnn.kernels.cpu when they can be imported. A last group compiles each .cu file with nvcc, so a
+them into a shared library that ctypes loads. minicnn.kernels.gpu then runs unchanged on numpy arrays, with only its
+kernel loader swapped for that library, and every kernel is compared with plain loops written out below, and with the
+Numba kernels of minicnn.kernels.cpu when they can be imported. A last group compiles each .cu file with nvcc, so a
 mistake that only CUDA rejects fails here too.
 """
 import ctypes
@@ -15,7 +15,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from kernel_cases import CONV_CASES, DTYPES, POOL_CASES, TOLERANCES, case_id, image_without_ties, random_image
+from kernel_cases import (CONV_CASES, DTYPES, POOL_CASES, TOLERANCES, assert_same_im2col_and_col2im,
+                          assert_same_max_pool, case_id, image_without_ties, random_image)
 from minicnn.kernels import gpu
 
 CUDA_SOURCES = sorted(gpu.CUDA_SOURCES.glob("*.cu"))
@@ -113,8 +114,8 @@ def cpu_kernels():
     except ModuleNotFoundError as error:
         if error.name not in ("minicnn.kernels.cpu", "numba"):
             raise
-        pytest.skip(f"minicnn.kernels.cpu cannot be imported ({error}), so the CUDA kernels are checked against the NumPy "
-                    f"references only")
+        pytest.skip(f"minicnn.kernels.cpu cannot be imported ({error}), so the CUDA kernels are checked against the "
+                    f"NumPy references only")
     return cpu
 
 
@@ -144,7 +145,8 @@ def reference_col2im(cols, x_shape, kernel_height, kernel_width, pad, stride):
     for n, oh, ow in itertools.product(range(N), range(out_height), range(out_width)):
         top, left = oh * stride, ow * stride
         column = cols[:, (n * out_height + oh) * out_width + ow]
-        padded[n, :, top:top + kernel_height, left:left + kernel_width] += column.reshape(C, kernel_height, kernel_width)
+        patch = column.reshape(C, kernel_height, kernel_width)
+        padded[n, :, top:top + kernel_height, left:left + kernel_width] += patch
     return padded[:, :, pad:pad + H, pad:pad + W]
 
 
@@ -238,14 +240,7 @@ def test_im2col_and_col2im_accept_arrays_that_are_not_c_contiguous(kernels):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
 def test_im2col_and_col2im_match_kernels_cpu(kernels, cpu_kernels, case, dtype):
-    N, C, H, W, kernel_height, kernel_width, pad, stride = case
-    x = random_image((N, C, H, W), dtype)
-    cols = kernels.im2col(x, kernel_height, kernel_width, pad, stride)
-    np.testing.assert_array_equal(cols, cpu_kernels.im2col(x, kernel_height, kernel_width, pad, stride))
-    dout = random_image(cols.shape, dtype, seed=1)
-    np.testing.assert_allclose(kernels.col2im(dout, x.shape, kernel_height, kernel_width, pad, stride),
-                               cpu_kernels.col2im(dout, x.shape, kernel_height, kernel_width, pad, stride),
-                               **TOLERANCES[dtype])
+    assert_same_im2col_and_col2im(kernels, cpu_kernels, case, dtype)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -289,15 +284,7 @@ def test_max_pool_backward_matches_reference_and_repeats_bit_for_bit(kernels, ca
 @pytest.mark.parametrize("case", POOL_CASES, ids=case_id)
 def test_max_pool_matches_kernels_cpu(kernels, cpu_kernels, case, dtype):
     N, C, H, W, pool_height, pool_width, stride = case
-    x = image_without_ties((N, C, H, W), dtype)
-    out, argmax = kernels.max_pool_forward(x, pool_height, pool_width, stride)
-    cpu_out, cpu_argmax = cpu_kernels.max_pool_forward(x, pool_height, pool_width, stride)
-    np.testing.assert_array_equal(out, cpu_out)
-    np.testing.assert_array_equal(argmax, cpu_argmax)
-    dout = random_image(out.shape, dtype, seed=1)
-    np.testing.assert_allclose(kernels.max_pool_backward(dout, argmax, x.shape, pool_height, pool_width, stride),
-                               cpu_kernels.max_pool_backward(dout, argmax, x.shape, pool_height, pool_width, stride),
-                               **TOLERANCES[dtype])
+    assert_same_max_pool(kernels, cpu_kernels, image_without_ties((N, C, H, W), dtype), pool_height, pool_width, stride)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The CUDA kernels (minicnn.kernels.gpu, on cupy arrays) against their Numba twins (minicnn.kernels.cpu) on the same random inputs.
+"""The CUDA kernels (minicnn.kernels.gpu, on cupy arrays) against their Numba twins (minicnn.kernels.cpu) on the same
+random inputs.
 
 Needs cupy and a CUDA device; skipped otherwise. Copies and comparisons (im2col, max pool, argmax, dropout) must
 agree bit for bit; sums (col2im, max pool backward) may differ in the order of their additions, so they are compared

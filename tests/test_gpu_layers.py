@@ -63,7 +63,7 @@ def numpy_path():
     """Make numpy arrays runnable through the layers: with the Numba kernels when they import, else with the
     NumPy kernels of minicnn.kernels.reference. Yields which of the two runs."""
     try:
-        from minicnn.kernels import cpu  # noqa: F401
+        from minicnn.kernels import cpu  # noqa: F401 (imported only to learn whether Numba works)
     except ImportError as error:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(layers, "_kernels", kernels_without_numba)

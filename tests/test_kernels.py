@@ -7,7 +7,8 @@ test_gpu_kernels.py.
 import numpy as np
 import pytest
 
-from kernel_cases import CONV_CASES, DTYPES, POOL_CASES, TOLERANCES, case_id, image_without_ties, random_image
+from kernel_cases import (CONV_CASES, DTYPES, POOL_CASES, assert_same_im2col_and_col2im, assert_same_max_pool, case_id,
+                          image_without_ties, random_image)
 from minicnn.kernels import checks, gpu, reference
 
 
@@ -23,13 +24,7 @@ def cpu():
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
 def test_reference_im2col_and_col2im_match_numba(cpu, case, dtype):
-    N, C, H, W, kernel_height, kernel_width, pad, stride = case
-    x = random_image((N, C, H, W), dtype)
-    cols = cpu.im2col(x, kernel_height, kernel_width, pad, stride)
-    np.testing.assert_array_equal(reference.im2col(x, kernel_height, kernel_width, pad, stride), cols)
-    dcols = random_image(cols.shape, dtype, seed=1)
-    np.testing.assert_allclose(reference.col2im(dcols, x.shape, kernel_height, kernel_width, pad, stride),
-                               cpu.col2im(dcols, x.shape, kernel_height, kernel_width, pad, stride), **TOLERANCES[dtype])
+    assert_same_im2col_and_col2im(reference, cpu, case, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -38,14 +33,7 @@ def test_reference_max_pool_matches_numba_also_on_ties(cpu, case, dtype):
     N, C, H, W, pool_height, pool_width, stride = case
     for x in (image_without_ties((N, C, H, W), dtype),
               np.random.default_rng(0).integers(0, 3, size=(N, C, H, W)).astype(dtype)):  # ties: the first max wins
-        out, argmax = cpu.max_pool_forward(x, pool_height, pool_width, stride)
-        ours, our_argmax = reference.max_pool_forward(x, pool_height, pool_width, stride)
-        np.testing.assert_array_equal(ours, out)
-        np.testing.assert_array_equal(our_argmax, argmax)
-        dout = random_image(out.shape, dtype, seed=1)
-        np.testing.assert_allclose(reference.max_pool_backward(dout, argmax, x.shape, pool_height, pool_width, stride),
-                                   cpu.max_pool_backward(dout, argmax, x.shape, pool_height, pool_width, stride),
-                                   **TOLERANCES[dtype])
+        assert_same_max_pool(reference, cpu, x, pool_height, pool_width, stride)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
