@@ -30,6 +30,8 @@ POOL_CASES = [
     (1, 3, 8, 7, 3, 3, 1),
     (2, 1, 9, 10, 3, 3, 3),
     (2, 3, 7, 8, 2, 3, 2),
+    (2, 1, 5, 6, 2, 3, 1),
+    (1, 1, 6, 4, 2, 2, 1),
 ]
 
 
@@ -42,13 +44,21 @@ def layer_case(case, filters=4):
 
 
 def tiles(case):
-    """Whether the stride reaches the far edge of the padded image exactly, as the conv layer requires."""
+    """Whether the stride reaches the far edge of the padded image exactly, as the layers require."""
     N, C, H, W, kernel_height, kernel_width, pad, stride = case
     return (H + 2 * pad - kernel_height) % stride == 0 and (W + 2 * pad - kernel_width) % stride == 0
 
 
-# The conv-layer cases: those of CONV_CASES that the layer accepts (the kernels take ragged windows, the layer not).
+def pool_layer_case(case):
+    """A POOL_CASE as (x shape, pool height, pool width, stride) of the max-pooling layer."""
+    N, C, H, W, pool_height, pool_width, stride = case
+    return (N, C, H, W), pool_height, pool_width, stride
+
+
+# The layer cases: those kernel cases that the layers accept (the kernels take ragged windows, the layers not).
 LAYER_CONV_CASES = [layer_case(case) for case in CONV_CASES if tiles(case)]
+LAYER_POOL_CASES = [pool_layer_case(case) for case in POOL_CASES
+                    if tiles(case[:6] + (0, case[6]))]  # a window without padding: pad 0 before the stride
 
 
 def case_id(case):

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kernel_cases import LAYER_CONV_CASES
+from kernel_cases import LAYER_CONV_CASES, LAYER_POOL_CASES
 from minicnn import layer_checks, layer_utils, layers, models
 from minicnn.kernels import reference
 from minicnn.backend import gpu_available, is_gpu_array, to_numpy
@@ -27,15 +27,9 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPOSITORY.parent / "shared" / "data"
 TOLERANCES = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-10}
 DTYPES = [np.float32, np.float64]
-# The shared layer cases, plus the deep net's second conv at a batch of 16.
+# The shared layer cases, plus the deep net's second conv at a batch of 16 and its first pooling.
 CONV_CASES = LAYER_CONV_CASES + [((16, 64, 24, 24), (128, 64, 5, 5), 1, 2)]
-POOL_CASES = [  # (x shape, pool height, pool width, stride)
-    ((2, 3, 8, 6), 2, 2, 2),
-    ((1, 2, 7, 9), 3, 3, 2),
-    ((2, 1, 5, 6), 2, 3, 1),
-    ((3, 2, 6, 5), 3, 3, 1),
-    ((16, 64, 48, 48), 2, 2, 2),
-]
+POOL_CASES = LAYER_POOL_CASES + [((16, 64, 48, 48), 2, 2, 2)]
 SHALLOW_TRAINING_IMAGES, VALIDATION_IMAGES = 512, 512
 
 

@@ -2,17 +2,9 @@
 import numpy as np
 import pytest
 
-from kernel_cases import LAYER_CONV_CASES
+from kernel_cases import LAYER_CONV_CASES, LAYER_POOL_CASES
 from minicnn import layers
 from minicnn.gradient_check import rel_error
-
-POOL_CASES = [  # (x shape, pool height, pool width, stride)
-    ((2, 3, 8, 6), 2, 2, 2),
-    ((1, 2, 7, 9), 3, 3, 2),
-    ((2, 1, 5, 6), 2, 3, 1),
-    ((3, 2, 6, 5), 3, 3, 1),
-    ((1, 1, 6, 4), 2, 2, 1),
-]
 
 
 def report(name, ours, reference):
@@ -36,7 +28,7 @@ def test_conv_matches_naive(x_shape, w_shape, stride, pad):
         assert report(name, ours, theirs) < 1e-12
 
 
-@pytest.mark.parametrize("x_shape, pool_height, pool_width, stride", POOL_CASES)
+@pytest.mark.parametrize("x_shape, pool_height, pool_width, stride", LAYER_POOL_CASES)
 def test_max_pool_matches_naive(x_shape, pool_height, pool_width, stride):
     rng = np.random.default_rng(1)
     x = rng.standard_normal(x_shape)
