@@ -91,7 +91,7 @@ def conv_forward(x, w, b, conv_param):
     stride, pad, out_height, out_width = _check_conv_arguments(x, w, b, conv_param)
     xp = get_array_module(x)
     N, F, (HH, WW) = x.shape[0], w.shape[0], w.shape[2:]
-    cols = _kernels(x).im2col(x, HH, WW, pad, stride)                       # (C * HH * WW, N * H' * W')
+    cols = _kernels(x).im2col(x, HH, WW, pad, stride)                   # (C * HH * WW, N * H' * W')
     out_columns = w.reshape(F, -1) @ cols                               # (F, N * H' * W')
     # One pass both adds the bias and brings the filters axis after the batch axis: (F, N, ...) -> (N, F, ...).
     out = xp.empty((N, F, out_height, out_width), dtype=x.dtype)

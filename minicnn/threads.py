@@ -28,6 +28,7 @@ def configure_threads():
     """Set the variables of SETTINGS that the user left unset and make them reach libraries already loaded.
 
     Returns the names of the variables this call set. `import minicnn` calls it; calling it again does nothing.
+    It stops OpenBLAS's idle worker threads, so import minicnn before starting threads of your own that use numpy.
     """
     newly_set = [name for name in SETTINGS if name not in os.environ]
     for name in newly_set:
