@@ -6,11 +6,16 @@ temporary file in the same folder, which then replaces the target with os.replac
 atomic, so a run killed mid-write leaves the previous file whole instead of half a file.
 
 Arrays go into .npz files as plain arrays: scalars as 0-d arrays, strings as np.str_ arrays, so every file opens
-with np.load(path, allow_pickle=False) and opening a file cannot run code.
+with np.load(path, allow_pickle=False) and opening a file cannot run code. Each file also carries the SHA-256 of
+its arrays, checked when it is read: a file damaged on disk or in a copy is refused by name, not half-used.
 """
 import contextlib
+import hashlib
 import os
 import tempfile
+import zipfile
+import zlib
+from glob import escape as glob_escape
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +28,27 @@ def cache_root():
     return Path(os.environ.get("MINICNN_CACHE") or Path.home() / ".cache" / "minicnn")
 
 
+CHECKSUM_KEY = "sha256"       # the entry of an .npz file that holds the SHA-256 of all its other arrays
+
+
+class DamagedFileError(ValueError):
+    """An array file that cannot be read back whole: truncated, changed on disk, or not an .npz file at all.
+    Attributes: path, reason (what is wrong, without the path)."""
+
+    def __init__(self, path, reason):
+        self.path, self.reason = path, reason
+        super().__init__(f"{path}: {reason}")
+
+
 @contextlib.contextmanager
-def atomic_write(path, mode="wb"):
+def atomic_write(path, mode="wb", keep_previous=None):
     """Open a temporary file beside path for writing; on success it replaces path, on any error it is removed.
 
     with atomic_write("report.json", "w") as file: file.write(text)
-    Creates path's folder when needed.
+    Creates path's folder when needed. keep_previous: a path that the file being replaced is renamed to first, so
+    that the last two versions exist; a stop between the two renames leaves the previous version there. A process
+    killed while writing (SIGKILL, a power cut) leaves its temporary file behind: the next successful write of the
+    same path removes it, so one writer per file is assumed.
     """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -39,20 +59,33 @@ def atomic_write(path, mode="wb"):
             file.flush()
             os.fsync(file.fileno())  # the bytes must be on disk before the rename makes them the file
         os.chmod(temp_path, 0o666 & ~_umask())  # mkstemp makes the file private; give it a new file's usual mode
+        if keep_previous is not None and os.path.exists(path):
+            os.replace(path, keep_previous)
         os.replace(temp_path, path)
+        _remove_leftovers(folder, os.path.basename(path))
     except BaseException:  # Ctrl-C included: never leave a stray temporary file behind
         if os.path.exists(temp_path):
             os.remove(temp_path)
         raise
 
 
-def save_arrays(path, arrays):
-    """Write arrays (name -> array, number or string) to the .npz file at path, atomically.
+def _remove_leftovers(folder, name):
+    """Remove the temporary files of earlier writes of folder/name that were killed before they could clean up."""
+    for leftover in Path(folder).glob(f"{glob_escape(name)}.*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
+def save_arrays(path, arrays, keep_previous=None):
+    """Write arrays (name -> array, number or string) and their checksum to the .npz file at path, atomically.
 
     GPU arrays are copied to the host first; objects that would need pickle (None, dicts, ...) are refused.
+    keep_previous: as for atomic_write, where the file being replaced goes.
     """
     arrays = {name: _storable(name, value) for name, value in arrays.items()}
-    with atomic_write(path) as file:
+    if CHECKSUM_KEY in arrays:
+        raise ValueError(f"entry name {CHECKSUM_KEY!r} is reserved for the file's checksum")
+    arrays[CHECKSUM_KEY] = np.str_(checksum(arrays))
+    with atomic_write(path, keep_previous=keep_previous) as file:
         np.savez(file, **arrays)
 
 
@@ -65,9 +98,35 @@ def _storable(name, value):
 
 
 def load_arrays(path):
-    """Every array in the .npz file at path, as a dict name -> numpy array (pickled entries are refused)."""
-    with np.load(path, allow_pickle=False) as npz:
-        return {name: npz[name] for name in npz.files}
+    """Every array in the .npz file at path, as a dict name -> numpy array, its checksum verified.
+
+    A file that is not an .npz file, is truncated or damaged, holds pickled entries or fails its checksum raises
+    DamagedFileError naming it; a missing file raises FileNotFoundError. Files written before minicnn stored
+    checksums are read without one (the zip format's CRC-32 of each entry still guards them).
+    """
+    if not zipfile.is_zipfile(path):  # np.load would try the file as a pickle and say so, which misleads
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{path}: no such file")
+        raise DamagedFileError(path, "not an .npz file, or damaged beyond reading (truncated, say)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise DamagedFileError(path, f"damaged, cannot be read ({error})") from None
+    stored = arrays.pop(CHECKSUM_KEY, None)
+    if stored is not None and str(stored) != checksum(arrays):
+        raise DamagedFileError(path, "damaged: its arrays do not match the checksum written with them")
+    return arrays
+
+
+def checksum(arrays):
+    """The SHA-256 (hex) of arrays (name -> numpy array): every name, dtype, shape and byte, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.reshape(-1).view(np.uint8))     # the array's own bytes, without a copy
+    return digest.hexdigest()
 
 
 def under_prefix(arrays, prefix):

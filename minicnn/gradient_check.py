@@ -2,18 +2,42 @@
 import numpy as np
 
 
+# A centred difference in float64 is off by about 1e-10 of the gradient's scale (round-off eps * |f| / h, plus a
+# truncation error of h**2 / 6 times the third derivative); a wrong backward pass (a dropped term, a transposed
+# axis, a flipped kernel) is off by 1e-2 of it or more (tests/test_gradients.py breaks each layer on purpose and
+# shows it). This bound lies between the two, with a wide margin to either side: it holds on every BLAS and still
+# catches every such bug.
+GRADIENT_TOLERANCE = 1e-7
+
+# Below this both gradients are round-off noise: the gradient is zero in theory (a bias followed by batch norm).
+ZERO_GRADIENT = 1e-7
+
+
 def rel_error(x, y):
-    """The largest elementwise relative error max |x - y| / max(1e-8, |x| + |y|); near 1e-7 or below means equal."""
+    """The largest elementwise relative error max |x - y| / max(1e-8, |x| + |y|); near 1e-7 or below means equal.
+
+    cs231n's measure, for two computations of the same values. To compare gradients use gradient_error.
+    """
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
 
 
 def gradient_error(analytic, numerical):
-    """rel_error, except for a gradient that is zero in theory (a bias followed by batch norm): there both sides
-    are round-off noise, whose relative error means nothing, so the largest absolute difference is returned."""
-    if np.max(np.abs(numerical)) < 1e-7 and np.max(np.abs(analytic)) < 1e-7:
-        return float(np.max(np.abs(np.asarray(analytic) - np.asarray(numerical))))
-    return rel_error(analytic, numerical)
+    """The largest difference between two gradients, measured against the largest entry of either:
+    max |analytic - numerical| / max(max |analytic|, max |numerical|). analytic, numerical: the same shape.
+
+    Why not entry by entry (rel_error): the error of a centred difference is absolute, about the same for every
+    entry. An entry that sums many terms of both signs (a conv weight's gradient sums over the batch and every
+    position) can cancel to almost zero, and its own relative error then reaches 1e-6; which entries cancel that far
+    depends on the order in which the BLAS adds, so an entrywise bound passes on one CPU and fails on another.
+    Against the scale of the whole gradient the error stays near 1e-10 on every BLAS. A gradient that is zero in
+    theory (both sides below ZERO_GRADIENT) has no scale: there the largest absolute difference is returned.
+    """
+    analytic = np.asarray(analytic, dtype=np.float64)
+    numerical = np.asarray(numerical, dtype=np.float64)
+    difference = float(np.max(np.abs(analytic - numerical)))
+    scale = max(float(np.max(np.abs(analytic))), float(np.max(np.abs(numerical))))
+    return difference if scale < ZERO_GRADIENT else difference / scale
 
 
 def _centred_difference(f, x, index, h):

@@ -10,21 +10,21 @@ has W{i}, b{i}, and gamma{i}, beta{i} when it has batch norm.
 """
 import json
 import os
-import zipfile
-import zlib
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from minicnn import layer_utils, layers
 from minicnn.backend import get_array_module, move_model, to_device, to_numpy
-from minicnn.files import load_arrays, save_arrays, under_prefix
+from minicnn.files import DamagedFileError, load_arrays, save_arrays, under_prefix
 from minicnn.kernels.checks import window_output_size
 from minicnn.kernels.shapes import pool_output_size
 
 NUM_CLASSES = 7
 MODEL_FORMAT = "minicnn-convnet-1"
 SCORES_WEIGHT_SCALE = 1e-2
+PRETRAINED_MODEL = Path(__file__).with_name("pretrained") / "fer2013_deep.npz"
 
 
 @dataclass
@@ -95,6 +95,7 @@ class ConvNet:
                                          tuple(input_dim), num_classes, hog_dim)
         self.reg, self.dtype = reg, np.dtype(dtype)
         self.mean_image = None                      # the training mean subtracted from inputs; saved with the model
+        self.info = {}                              # where a saved model comes from and how it scored; saved too
         rng = np.random.default_rng(seed)
         self.dropout_seed = int(rng.integers(2 ** 62))
         self.training_passes = 0                    # training passes so far: each one draws new dropout masks
@@ -252,8 +253,26 @@ class ConvNet:
             batches.append(self.loss(batch))
         return xp.concatenate(batches) if batches else xp.zeros((0, self.architecture.num_classes), self.dtype)
 
-    def predict(self, X, batch_size=256):
-        """Predicted labels (N,) for X: (N, C, H, W), or (images, hog) for the hybrid net."""
+    def probabilities(self, X, batch_size=256, mirror=False):
+        """Softmax class probabilities (N, num_classes) for X: (N, C, H, W), or (images, hog) for the hybrid net.
+
+        mirror=True is test-time augmentation: the probabilities of each image and of its mirror image (flipped left
+        to right, as in training) are averaged. The hybrid net cannot do it: its HOG input belongs to the unflipped
+        image.
+        """
+        probabilities = _softmax(self.scores(X, batch_size))
+        if not mirror:
+            return probabilities
+        if self.architecture.hog_dim:
+            raise ValueError("mirror=True needs the HOG features of the mirrored images, which the hybrid net's input "
+                             "does not hold; score the hybrid net without mirroring")
+        return (probabilities + _softmax(self.scores(X[..., ::-1], batch_size))) / 2
+
+    def predict(self, X, batch_size=256, mirror=False):
+        """Predicted labels (N,) for X: (N, C, H, W), or (images, hog) for the hybrid net; mirror as in
+        probabilities."""
+        if mirror:
+            return self.probabilities(X, batch_size, mirror=True).argmax(axis=1)
         return self.scores(X, batch_size).argmax(axis=1)
 
     def get_state(self):
@@ -278,16 +297,35 @@ class ConvNet:
         """Move params and batch-norm statistics to 'cpu' or 'gpu' (or 'auto'); returns the model."""
         return move_model(self, device)
 
-    def save(self, path):
-        """Write the model to one .npz (params, state, architecture, mean image), loadable without pickle."""
-        arrays = {f"param/{name}": to_numpy(w) for name, w in self.params.items()}
-        arrays.update({f"state/{name}": to_numpy(a) for name, a in self.get_state().items()})
+    def save(self, path, dtype=None):
+        """Write the model to one .npz (params, state, architecture, mean image, info), loadable without pickle.
+
+        dtype: the floating-point type to store params and statistics in (None: as they are). float16 halves a
+        float32 file; load turns it back into float32. self.info (a dict of strings and numbers: where the model
+        comes from, how it scored) is stored as JSON.
+        """
+        arrays = {f"param/{name}": _stored(w, dtype) for name, w in self.params.items()}
+        arrays.update({f"state/{name}": _stored(a, dtype) for name, a in self.get_state().items()})
         arrays["format"] = np.array(MODEL_FORMAT)
         arrays["architecture"] = np.array(self.architecture.to_json())
         arrays["reg"] = np.array(self.reg)
+        arrays["info"] = np.array(json.dumps(self.info))
         if self.mean_image is not None:
             arrays["mean_image"] = to_numpy(self.mean_image)
         save_arrays(path, arrays)
+
+
+def _stored(array, dtype):
+    """array on the host, its floating-point values in dtype (None: unchanged); integer arrays stay as they are."""
+    array = to_numpy(array)
+    return array.astype(dtype) if dtype is not None and array.dtype.kind == "f" else array
+
+
+def _softmax(scores):
+    """Row-wise softmax of scores (N, K), stable for large scores."""
+    xp = get_array_module(scores)
+    exponentials = xp.exp(scores - scores.max(axis=1, keepdims=True))
+    return exponentials / exponentials.sum(axis=1, keepdims=True)
 
 
 def load(path):
@@ -298,13 +336,10 @@ def load(path):
     """
     if not os.path.isfile(path):
         raise ValueError(f"{path}: no such model file (training writes one to runs/<name>/model.npz)")
-    if not zipfile.is_zipfile(path):  # np.load would try the file as a pickle and say so, which misleads
-        raise ValueError(f"{path}: not a minicnn model file (a model is an .npz file, written by training as "
-                         f"runs/<name>/model.npz)")
     try:
         arrays = load_arrays(path)
-    except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as error:
-        raise ValueError(f"{path}: cannot be read as a minicnn model ({error})") from None
+    except DamagedFileError as error:
+        raise ValueError(f"{path}: not a minicnn model file, or a damaged one: {error.reason}") from None
     if str(arrays.get("format", "")) != MODEL_FORMAT:
         raise ValueError(f"{path}: not a minicnn model file (format {MODEL_FORMAT!r} expected)")
     try:
@@ -312,20 +347,48 @@ def load(path):
         reg = float(arrays["reg"])
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path}: the architecture of the model cannot be read ({error!r})") from None
-    params = under_prefix(arrays, "param/")
+    params = _widened(under_prefix(arrays, "param/"))
     model = ConvNet(architecture.conv_layers, architecture.affine_layers, architecture.input_dim,
                     architecture.num_classes, architecture.hog_dim, reg=reg,
                     dtype=params["W1"].dtype if "W1" in params else np.float32)
     _check_shapes(path, "param/", params, model.params, exact=True)
-    state = under_prefix(arrays, "state/")
+    state = _widened(under_prefix(arrays, "state/"))
     _check_shapes(path, "state/", state, model.get_state(), exact=False)
     model.params = params
     model.set_state(state)
+    model.info = _read_info(path, arrays)
     model.mean_image = arrays.get("mean_image")
     if model.mean_image is not None and model.mean_image.shape != tuple(architecture.input_dim[1:]):
         raise ValueError(f"{path}: the mean image is {model.mean_image.shape}, but the model takes "
                          f"{tuple(architecture.input_dim)} inputs")
     return model
+
+
+def _widened(arrays):
+    """arrays (name -> array) with float16 ones, stored so to halve a file, made float32 again for computing."""
+    return {name: a.astype(np.float32) if a.dtype == np.float16 else a for name, a in arrays.items()}
+
+
+def _read_info(path, arrays):
+    """The info dict saved with the model ({} for files written before models carried one)."""
+    if "info" not in arrays:
+        return {}
+    try:
+        info = json.loads(str(arrays["info"]))
+    except ValueError as error:
+        raise ValueError(f"{path}: the model's info is not valid JSON ({error})") from None
+    if not isinstance(info, dict):
+        raise ValueError(f"{path}: the model's info must be a JSON object, got {type(info).__name__}")
+    return info
+
+
+def pretrained():
+    """The deep net trained on FER2013 that ships with minicnn (minicnn/pretrained/, model card in MODEL_CARD.md
+    there) -> ConvNet on the CPU, ready to predict 48x48 grey faces; model.info says how it was trained and scored."""
+    if not PRETRAINED_MODEL.is_file():
+        raise ValueError(f"{PRETRAINED_MODEL}: this installation of minicnn holds no pretrained model; train one with "
+                         "examples/train_deep.py and load it with minicnn.models.load(path)")
+    return load(PRETRAINED_MODEL)
 
 
 def _check_shapes(path, prefix, found, expected, exact):

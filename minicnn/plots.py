@@ -46,7 +46,7 @@ def moving_average(values, window):
     return np.convolve(values, np.ones(window) / window, mode="valid")
 
 
-def plot_loss(loss_history, path, smoothing=100):
+def plot_loss(loss_history, path, smoothing=100, title="Training loss"):
     """Plot the training loss of every iteration (faint) and its moving average over `smoothing` iterations.
 
     loss_history: (T,) one loss per minibatch, as Solver.loss_history. A single minibatch loss is noisy, so the
@@ -62,13 +62,13 @@ def plot_loss(loss_history, path, smoothing=100):
         # The average of iterations t-window+1..t is drawn at t, so it never uses losses from the future.
         ax.plot(iterations[window - 1:], moving_average(loss, window), color="tab:blue", linewidth=2,
                 label=f"moving average ({window} iterations)")
-        ax.set(xlabel="iteration", ylabel="training loss", title="Training loss")
+        ax.set(xlabel="iteration", ylabel="training loss", title=title)
         ax.grid(alpha=0.3)
         ax.legend()
     return path
 
 
-def plot_accuracy(train_acc_history, val_acc_history, path):
+def plot_accuracy(train_acc_history, val_acc_history, path, title="Accuracy per epoch"):
     """Plot train and validation accuracy after each epoch, in %.
 
     train_acc_history, val_acc_history: (E,) fractions in [0, 1], one per epoch, as Solver keeps them. A widening
@@ -83,21 +83,21 @@ def plot_accuracy(train_acc_history, val_acc_history, path):
     with _figure(path) as (fig, ax):
         ax.plot(epochs, 100 * train, marker="o", label="train")
         ax.plot(epochs, 100 * val, marker="o", label="validation")
-        ax.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy per epoch")
+        ax.set(xlabel="epoch", ylabel="accuracy (%)", title=title)
         ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers: no tick at 2.5
         ax.grid(alpha=0.3)
         ax.legend()
     return path
 
 
-def plot_confusion_matrix(confusion, path, class_names=CLASS_NAMES, normalize=True):
+def plot_confusion_matrix(confusion, path, class_names=CLASS_NAMES, normalize=True, title="Confusion matrix"):
     """Draw the confusion matrix as a heat map with the value of every cell written in it.
 
     confusion: (K, K) counts, rows = true class, columns = predicted class, as evaluation.confusion_matrix
     returns; class_names: K labels for the axes. With normalize=True each row is divided by its sum and shown in
     %, so a cell reads "this share of class i was predicted as j" whatever the class sizes (FER2013 has 16 times
     more happy than disgust faces); a class with no samples shows a row of zeros. With normalize=False the cells
-    show the raw counts. Returns path.
+    show the raw counts. title goes above the matrix. Returns path.
     """
     confusion = check_confusion_matrix(confusion, "plot_confusion_matrix")
     if len(class_names) != len(confusion):
@@ -111,7 +111,7 @@ def plot_confusion_matrix(confusion, path, class_names=CLASS_NAMES, normalize=Tr
         ticks = np.arange(len(class_names))
         ax.set_xticks(ticks, labels=class_names, rotation=45, ha="right")
         ax.set_yticks(ticks, labels=class_names)
-        ax.set(xlabel="Predicted", ylabel="True", title="Confusion matrix")
+        ax.set(xlabel="Predicted", ylabel="True", title=title)
     return path
 
 

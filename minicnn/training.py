@@ -9,6 +9,7 @@ examples/evaluate.py, to be touched once per final model.
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 
 from minicnn import data, evaluation, models, plots
 from minicnn.preprocessing import random_flip
-from minicnn.solver import Solver, TrainingDiverged
+from minicnn.solver import Solver, TrainingDiverged, TrainingInterrupted, previous_checkpoint
 
 # The paper's recipe (its tables): Adam, learning rate decayed x0.95 per epoch, batch 128.
 RECIPES = {
@@ -106,12 +107,19 @@ def epoch_writer(run_dir):
     return write
 
 
+def kept_checkpoint(solver, checkpoint):
+    """A sentence telling the user which checkpoint survived a stop."""
+    if not solver.checkpoint_epoch:
+        return "No epoch had finished, so there is no checkpoint to resume from."
+    return f"The checkpoint of epoch {solver.checkpoint_epoch}, the last good one, is {checkpoint}."
+
+
 def train(depth, hybrid=False, argv=None):
     """Parse the command line, train, save the best model and its validation report. Returns the exit status."""
     arguments = parse_arguments(depth, hybrid, argv)
     run_dir = Path(arguments.runs_dir) / arguments.name
     checkpoint = run_dir / "checkpoint.npz"
-    if arguments.resume and not checkpoint.exists():
+    if arguments.resume and not (checkpoint.exists() or Path(previous_checkpoint(checkpoint)).exists()):
         print(f"error: --resume: there is no checkpoint at {checkpoint}", file=sys.stderr)
         return 2
     try:
@@ -123,17 +131,31 @@ def train(depth, hybrid=False, argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     model.mean_image = splits["mean_image"]
-    run_dir.mkdir(parents=True, exist_ok=True)
-    evaluation.write_report(run_dir / "config.json", {"arguments": vars(arguments), "depth": depth, "hybrid": hybrid,
-                                                      "architecture": json.loads(model.architecture.to_json())})
-    started = time.perf_counter()
     try:
-        solver.train()
+        run_dir.mkdir(parents=True, exist_ok=True)
+        evaluation.write_report(run_dir / "config.json", {"arguments": vars(arguments), "depth": depth,
+                                                          "hybrid": hybrid,
+                                                          "architecture": json.loads(model.architecture.to_json())})
+        train_and_save(solver, model, splits, run_dir)
     except TrainingDiverged as error:
-        kept = (f"The checkpoint of epoch {solver.epoch}, the last good one, is {checkpoint}." if solver.epoch
-                else "No epoch had finished, so there is no checkpoint to resume from.")
-        print(f"error: {error}\n{kept}", file=sys.stderr)
+        print(f"error: {error}\n{kept_checkpoint(solver, checkpoint)}", file=sys.stderr)
         return 1
+    except TrainingInterrupted as error:
+        print(f"{error}. {kept_checkpoint(solver, checkpoint)} Continue with the same command and --resume "
+              f"(epoch {error.epoch} then starts over).", file=sys.stderr)
+        return 128 + signal.Signals[error.signal_name]
+    except OSError as error:  # a full disk, a folder made read-only: each file is written whole or not at all
+        print(f"error: cannot write {error.filename or run_dir}: {error.strerror or error}. The unfinished file was "
+              f"removed. {kept_checkpoint(solver, checkpoint)} Make room (or fix the folder's permissions), then "
+              "run the same command with --resume.", file=sys.stderr)
+        return 1
+    return 0
+
+
+def train_and_save(solver, model, splits, run_dir):
+    """Train, then write the best model, its PublicTest report and confusion matrix into run_dir and print them."""
+    started = time.perf_counter()
+    solver.train()
     # Scored where it was trained (fast on the GPU), then saved from the host: the file loads on any machine.
     report = evaluation.evaluate(model, splits["X_val"], splits["y_val"])
     model.to("cpu").save(run_dir / "model.npz")
@@ -142,4 +164,3 @@ def train(depth, hybrid=False, argv=None):
     plots.plot_confusion_matrix(np.array(report["confusion_matrix"]), run_dir / "confusion_val.png")
     print(evaluation.format_per_class_table(report))
     print(f"PublicTest accuracy {report['accuracy']:.4f}; everything is in {run_dir}/")
-    return 0

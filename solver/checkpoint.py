@@ -6,7 +6,15 @@ np.str_ arrays, so every checkpoint opens with np.load(path, allow_pickle=False)
 What goes into a training checkpoint is decided by Solver.save_checkpoint (solver.py); this module only knows the
 file.
 """
-from minicnn.files import load_arrays, save_arrays, under_prefix  # noqa: F401 (the checkpoint file API)
+import os
+
+from minicnn.files import DamagedFileError, load_arrays, save_arrays, under_prefix  # noqa: F401 (the checkpoint file API)
+
+
+def previous_checkpoint(path):
+    """Where the checkpoint that path replaces is kept: checkpoint.npz -> checkpoint.prev.npz, beside it."""
+    stem, extension = os.path.splitext(os.fspath(path))
+    return f"{stem}.prev{extension}"
 
 
 def check_same_shapes(found, expected, prefix, source):

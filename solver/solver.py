@@ -16,9 +16,13 @@ Example:
     solver.train()          # model.params now hold the parameters of the best epoch by validation accuracy
     # a killed run continues with: Solver(model, data, ..., resume="runs/last.npz").train()
 """
+import contextlib
 import json
 import math
 import os
+import signal
+import sys
+import threading
 import time
 
 import numpy as np
@@ -30,7 +34,8 @@ except ImportError:  # a bare GPU machine may lack tqdm; training then prints pe
 
 from minicnn.backend import get_array_module, is_gpu_array, move_model, to_device
 from minicnn.solver import optim
-from minicnn.solver.checkpoint import check_same_shapes, load_arrays, save_arrays, under_prefix
+from minicnn.solver.checkpoint import (DamagedFileError, check_same_shapes, load_arrays, previous_checkpoint,
+                                       save_arrays, under_prefix)
 
 # Checkpoint entries that are not grouped under a prefix ('param/', 'state/', 'best/', 'best_state/', 'optim/').
 CHECKPOINT_SCALARS = ("epoch", "iteration", "best_val_acc", "loss_history", "train_acc_history",
@@ -46,6 +51,16 @@ class TrainingDiverged(RuntimeError):
         super().__init__(f"training diverged: {what} at epoch {epoch}, iteration {iteration} (learning rate "
                          f"{learning_rate}). Lower the learning rate (try 10x smaller) and check that the inputs are "
                          "normalised; a checkpoint of an earlier epoch, if one was written, is left as it was.")
+
+
+class TrainingInterrupted(RuntimeError):
+    """Training stopped on request (Ctrl-C or SIGTERM) at the end of a step. Attributes: signal_name, epoch (the
+    1-based epoch that was running), iteration, checkpoint_epoch (the epoch of the last checkpoint, 0 for none)."""
+
+    def __init__(self, signal_name, epoch, iteration, checkpoint_epoch):
+        self.signal_name, self.epoch, self.iteration = signal_name, epoch, iteration
+        self.checkpoint_epoch = checkpoint_epoch
+        super().__init__(f"training stopped by {signal_name} in epoch {epoch}, after iteration {iteration}")
 
 
 class Solver:
@@ -137,6 +152,7 @@ class Solver:
     def _reset(self):
         """Forget all training progress: histories, best parameters, optimizer state."""
         self.epoch = 0
+        self.checkpoint_epoch = 0           # the epoch of the last checkpoint written or loaded (0: none)
         self.iteration = 0
         self.best_val_acc = 0.0
         self.best_params = {}
@@ -178,13 +194,20 @@ class Solver:
 
     def train(self):
         """Train from epoch self.epoch + 1 to num_epochs, then put the best parameters (by validation accuracy)
-        into the model."""
-        for _ in range(self.epoch, self.num_epochs):
-            self._train_one_epoch()
+        into the model.
+
+        Ctrl-C or SIGTERM (a scheduler's stop) ends the running step and raises TrainingInterrupted; the checkpoint
+        of the last finished epoch stays as it was, and resuming from it repeats the interrupted epoch exactly. A
+        second Ctrl-C stops at once (KeyboardInterrupt).
+        """
+        with _stop_requests() as stop:
+            for _ in range(self.epoch, self.num_epochs):
+                self._train_one_epoch(stop)
         self._restore_best()
 
-    def _train_one_epoch(self):
-        """One shuffled pass over the training set, then the end-of-epoch bookkeeping."""
+    def _train_one_epoch(self, stop):
+        """One shuffled pass over the training set, then the end-of-epoch bookkeeping. stop: a _StopRequest,
+        checked after every step."""
         started = time.perf_counter()
         bar = _progress_bar(self._iterations_per_epoch(), f"epoch {self.epoch + 1}/{self.num_epochs}",
                             enabled=self.verbose and self.progress)
@@ -192,6 +215,9 @@ class Solver:
         for X_batch, y_batch in self._minibatches():
             losses.append(self.step(X_batch, y_batch))
             bar.update(1)
+            if stop.signal_name:
+                bar.close()
+                raise TrainingInterrupted(stop.signal_name, self.epoch + 1, self.iteration, self.checkpoint_epoch)
             if self.verbose and self.iteration % self.print_every == 0:
                 self._show_progress(bar, losses, batch_accuracies, X_batch, y_batch)
         bar.close()
@@ -302,7 +328,8 @@ class Solver:
     # ---------------------------------------------------------------------------------------------- checkpoints
 
     def save_checkpoint(self, path):
-        """Write all that train() needs to continue later to the .npz file at path, atomically.
+        """Write all that train() needs to continue later to the .npz file at path, atomically; the file it
+        replaces is kept as previous_checkpoint(path) (checkpoint.prev.npz beside checkpoint.npz).
 
         Keys: param/<name>, state/<name> (model.get_state()), best/<name>, best_state/<name>,
         optim/<param>/<key> (learning rate, moments, step count), epoch, iteration, best_val_acc, the three
@@ -323,16 +350,19 @@ class Solver:
         arrays.update(_prefixed("best_state/", self.best_state))
         for name, config in self.optim_configs.items():
             arrays.update(_prefixed(f"optim/{name}/", config))
-        save_arrays(path, arrays)
+        save_arrays(path, arrays, keep_previous=previous_checkpoint(path))
+        self.checkpoint_epoch = self.epoch
 
     def load_checkpoint(self, path):
         """Restore the model and this Solver from a file written by save_checkpoint.
 
         train() then goes on with the epoch after the saved one and ends where an uninterrupted run with the same
         seed would. Everything is checked before anything changes: a missing, unexpected or wrongly shaped key
-        raises ValueError naming it and leaves the model and the Solver as they were.
+        raises ValueError naming it and leaves the model and the Solver as they were. A checkpoint that is damaged
+        (or missing, after a stop between the two renames of a save) is replaced by the previous one, when that
+        exists, with a message saying so; that run then repeats one more epoch.
         """
-        arrays = load_arrays(path)
+        arrays, path = _load_checkpoint_or_previous(path)
         self._check_checkpoint(arrays, path)
         params, state = self.model.params, self._model_state()
         for name, value in under_prefix(arrays, "param/").items():
@@ -344,7 +374,7 @@ class Solver:
         for name, config in _optim_groups(arrays).items():
             self.optim_configs[name] = {key: value.item() if value.ndim == 0 else _like(value, params[name])
                                         for key, value in config.items()}
-        self.epoch = int(arrays["epoch"])
+        self.epoch = self.checkpoint_epoch = int(arrays["epoch"])
         self.iteration = int(arrays["iteration"])
         self.best_val_acc = float(arrays["best_val_acc"])
         self.loss_history = arrays["loss_history"].tolist()
@@ -386,6 +416,54 @@ class Solver:
                 if value.ndim > 0 and value.shape != params[name].shape:
                     raise ValueError(f"{path}: 'optim/{name}/{key}' has shape {value.shape}, but the model's "
                                      f"{name!r} has shape {tuple(params[name].shape)}")
+
+
+def _load_checkpoint_or_previous(path):
+    """(arrays, the path they came from): the checkpoint at path, else the previous one when path is damaged or
+    missing; ValueError, saying what is left, when neither can be read."""
+    previous = previous_checkpoint(path)
+    try:
+        return load_arrays(path), path
+    except (DamagedFileError, FileNotFoundError) as error:
+        if not os.path.exists(previous):
+            raise ValueError(f"{error}; there is no previous checkpoint ({previous}) to fall back on, so the run "
+                             "must start again") from None
+        print(f"{error}\nResuming from the previous checkpoint, {previous}, instead.", file=sys.stderr)
+    try:
+        return load_arrays(previous), previous
+    except DamagedFileError as error:
+        raise ValueError(f"{path} and its previous checkpoint are both damaged ({error.reason}); the run must start "
+                         "again") from None
+
+
+class _StopRequest:
+    """The name of the signal (SIGINT or SIGTERM) that asked training to stop, or None."""
+    signal_name = None
+
+
+@contextlib.contextmanager
+def _stop_requests():
+    """While the block runs, SIGINT and SIGTERM ask for a stop (the yielded _StopRequest records it) instead of
+    killing the process mid-step; a second one raises KeyboardInterrupt at once. The old handlers come back after.
+    Only the main thread can handle signals: elsewhere nothing changes."""
+    request = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+
+    def ask_to_stop(number, frame):
+        if request.signal_name:
+            raise KeyboardInterrupt
+        request.signal_name = signal.Signals(number).name
+        print(f"\n{request.signal_name}: stopping at the end of this step (Ctrl-C again stops at once)",
+              file=sys.stderr)
+
+    handlers = {number: signal.signal(number, ask_to_stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield request
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
 
 
 def count_samples(X):

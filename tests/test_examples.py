@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from minicnn.data import CLASS_NAMES, PIXELS
+from minicnn.files import load_arrays, save_arrays
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ROWS_PER_SPLIT = {"Training": 60, "PublicTest": 20, "PrivateTest": 20}
@@ -77,9 +78,9 @@ def test_train_shallow_resume_continues_from_the_checkpoint(trained_run, workspa
     resumed = workspace / "runs" / "resumed"
     shutil.copytree(trained_run, resumed)
     # A mark in the checkpoint's loss history: only a run that really resumed carries it on.
-    checkpoint = dict(np.load(resumed / "checkpoint.npz", allow_pickle=False))
+    checkpoint = load_arrays(resumed / "checkpoint.npz")
     checkpoint["loss_history"] = np.array([123.0])
-    np.savez(resumed / "checkpoint.npz", **checkpoint)
+    save_arrays(resumed / "checkpoint.npz", checkpoint)
     result = run_script("train_shallow.py", "--data", workspace / "fer2013.csv", "--epochs", 2, *TINY_TRAINING,
                         "--runs-dir", workspace / "runs", "--name", "resumed", "--resume", workspace=workspace)
     assert_succeeded(result)
@@ -98,6 +99,17 @@ def test_evaluate_writes_a_report_per_split(trained_run, workspace):
         assert report["split"] == split and report["count"] == ROWS_PER_SPLIT[split]
         assert (out / f"confusion_{split}.png").is_file()
     assert "PrivateTest accuracy" in result.stdout
+
+
+def test_evaluate_reports_test_time_augmentation_beside_the_plain_figure(trained_run, workspace):
+    out = workspace / "evaluation_mirror"
+    result = run_script("evaluate.py", "--model", trained_run / "model.npz", "--data", workspace / "fer2013.csv",
+                        "--splits", "PublicTest", "--mirror", "--out", out, workspace=workspace)
+    assert_succeeded(result)
+    plain = json.loads((out / "report_PublicTest.json").read_text())
+    mirrored = json.loads((out / "report_PublicTest_mirror.json").read_text())
+    assert mirrored["mirror"] is True and mirrored["count"] == plain["count"] == ROWS_PER_SPLIT["PublicTest"]
+    assert f"PublicTest accuracy with the mirror image averaged in {mirrored['accuracy']:.4f}" in result.stdout
 
 
 def test_evaluate_refuses_a_file_that_is_not_a_model(workspace):
@@ -150,6 +162,45 @@ def test_cross_validate_ranks_trials_on_validation_accuracy(workspace):
     assert [trial["rank"] for trial in results["trials"]] == [1, 2]
     assert accuracies == sorted(accuracies, reverse=True)
     assert (workspace / "runs" / "search" / "results.csv").is_file()
+
+
+def test_paper_report_puts_each_run_beside_the_paper(trained_run, workspace):
+    runs = workspace / "paper_runs"
+    shutil.copytree(trained_run, runs / "shallow")
+    assert_succeeded(run_script("evaluate.py", "--model", runs / "shallow" / "model.npz", "--data",
+                                workspace / "fer2013.csv", workspace=workspace))
+    shutil.copytree(trained_run, runs / "deep")            # a run not scored yet: listed, without test figures
+    out = workspace / "docs"
+    result = subprocess.run([sys.executable, "benchmarks/paper_report.py", "--runs-dir", str(runs), "--out", str(out)],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, **SINGLE_THREADED})
+    assert_succeeded(result)
+    page = (out / "paper_results.md").read_text()
+    private = json.loads((runs / "shallow" / "report_PrivateTest.json").read_text())
+    assert "| Shallow net | 55.0% | 54.0% |" in page and f"{100 * private['accuracy']:.1f}%" in page
+    assert "| Deep net | 65.0% | 64.0% | — | — | 1 of 1 |" in page
+    for figure in ("shallow_loss", "shallow_accuracy", "shallow_confusion", "deep_loss"):
+        assert (out / "figures" / f"paper_{figure}.png").is_file(), figure
+    assert not (out / "figures" / "paper_deep_confusion.png").exists()
+
+
+def test_ship_model_writes_a_loadable_model_with_its_card(trained_run, workspace):
+    run = workspace / "to_ship"
+    shutil.copytree(trained_run, run)
+    assert run_script("ship_model.py", "--run", run, "--data", workspace / "fer2013.csv", "--out",
+                      workspace / "shipped" / "model.npz", workspace=workspace).returncode == 2  # not scored yet
+    assert_succeeded(run_script("evaluate.py", "--model", run / "model.npz", "--data", workspace / "fer2013.csv",
+                                "--mirror", workspace=workspace))
+    result = run_script("ship_model.py", "--run", run, "--data", workspace / "fer2013.csv", "--out",
+                        workspace / "shipped" / "model.npz", workspace=workspace)
+    assert_succeeded(result)
+    from minicnn import models
+    shipped = models.load(workspace / "shipped" / "model.npz")
+    private = json.loads((run / "report_PrivateTest.json").read_text())
+    assert shipped.info["accuracy"]["PrivateTest"] == private["accuracy"]
+    assert shipped.info["epochs"] == 1 and shipped.info["storage"]["dtype"] in ("float16", "float32")
+    card = (workspace / "shipped" / "MODEL_CARD.md").read_text()
+    assert f"PrivateTest {100 * private['accuracy']:.1f}%" in card and "conv 32 3x3" in card
 
 
 def test_minimal_train_trains_one_epoch_and_prints_the_validation_accuracy(workspace):

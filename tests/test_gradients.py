@@ -1,8 +1,11 @@
-"""Numeric gradient checks in float64 of every backward pass and of both sandwich blocks."""
+"""Numeric gradient checks in float64 of every backward pass and of both sandwich blocks, and proof that the checks
+catch a backward pass broken on purpose."""
 import numpy as np
 import pytest
 
-from minicnn.layer_checks import LAYER_CHECKS, tolerance
+from minicnn import layers
+from minicnn.gradient_check import GRADIENT_TOLERANCE, gradient_error
+from minicnn.layer_checks import LAYER_CHECKS
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -11,7 +14,91 @@ def test_gradient_matches_numerical(name, seed):
     errors = LAYER_CHECKS[name](np.random.default_rng(seed))
     print(name, {gradient: f"{error:.2e}" for gradient, error in errors.items()})
     for gradient, error in errors.items():
-        assert error < tolerance(name), f"{name}: {gradient} relative error {error:.2e}"
+        assert error < GRADIENT_TOLERANCE, f"{name}: {gradient} error {error:.2e} of the gradient's scale"
+
+
+# ------------------------------------------------------------------------------------ backward passes broken on purpose
+# Each is a bug a student writes: a term dropped, an axis transposed, a kernel flipped, a scale forgotten. The
+# checks above must fail on every one of them, and by far more than the bound's margin.
+
+def affine_dx_with_transposed_axes(dout, cache):
+    x, w, _ = cache
+    dx, dw, db = CORRECT["affine_backward"](dout, cache)
+    N, *rest = x.shape
+    return (dout @ w.T).reshape(N, *rest[::-1]).transpose(0, *range(len(rest), 0, -1)), dw, db
+
+
+def relu_without_its_mask(dout, cache):
+    return dout
+
+
+def conv_dw_with_flipped_kernel(dout, cache):
+    dx, dw, db = CORRECT["conv_backward"](dout, cache)
+    return dx, dw[:, :, ::-1, ::-1], db
+
+
+def max_pool_to_the_window_corner(dout, cache):
+    x_shape, argmax, pool_height, pool_width, stride = cache
+    W = x_shape[3]
+    out_rows, out_columns = np.indices(argmax.shape[2:])
+    corners = (out_rows * stride * W + out_columns * stride).astype(argmax.dtype)
+    return CORRECT["max_pool_backward"](dout, (x_shape, np.broadcast_to(corners, argmax.shape).copy(), pool_height,
+                                               pool_width, stride))
+
+
+def batchnorm_without_the_variance_term(dout, cache):
+    """The x_hat * mean(dout * x_hat) term, the gradient through the batch variance, left out."""
+    _, x_hat, gamma, inv_std, axes, broadcast = cache
+    dx, dgamma, dbeta = CORRECT["batchnorm_backward"](dout, cache)
+    count = dout.size // dbeta.size
+    return dx + (gamma * inv_std).reshape(broadcast) * x_hat * (dgamma / count).reshape(broadcast), dgamma, dbeta
+
+
+def dropout_without_the_scaling(dout, cache):
+    _, mask = cache
+    return dout * (mask != 0)
+
+
+def softmax_loss_without_the_mean(scores, y):
+    loss, dscores = CORRECT["softmax_loss"](scores, y)
+    return loss, dscores * scores.shape[0]
+
+
+CORRECT = {name: getattr(layers, name) for name in (
+    "affine_backward", "conv_backward", "max_pool_backward", "batchnorm_backward", "softmax_loss")}
+BROKEN = [  # (check, the layers function replaced, its broken version)
+    ("affine", "affine_backward", affine_dx_with_transposed_axes),
+    ("relu", "relu_backward", relu_without_its_mask),
+    ("conv (stride 1, pad 0)", "conv_backward", conv_dw_with_flipped_kernel),
+    ("max pool 2x2 stride 2", "max_pool_backward", max_pool_to_the_window_corner),
+    ("max pool 3x3 stride 1", "max_pool_backward", max_pool_to_the_window_corner),
+    ("batchnorm", "batchnorm_backward", batchnorm_without_the_variance_term),
+    ("spatial batchnorm", "spatial_batchnorm_backward", batchnorm_without_the_variance_term),
+    ("dropout", "dropout_backward", dropout_without_the_scaling),
+    ("softmax loss", "softmax_loss", softmax_loss_without_the_mean),
+    ("conv block", "conv_backward", conv_dw_with_flipped_kernel),
+    ("conv block", "spatial_batchnorm_backward", batchnorm_without_the_variance_term),
+    ("affine block", "batchnorm_backward", batchnorm_without_the_variance_term),
+]
+
+
+@pytest.mark.parametrize("check, function, broken", BROKEN, ids=[f"{c}: {b.__name__}" for c, _, b in BROKEN])
+def test_a_broken_backward_pass_fails_its_check(check, function, broken, monkeypatch):
+    monkeypatch.setattr(layers, function, broken)
+    errors = LAYER_CHECKS[check](np.random.default_rng(0))
+    print(check, broken.__name__, {gradient: f"{error:.2e}" for gradient, error in errors.items()})
+    assert max(errors.values()) > 1000 * GRADIENT_TOLERANCE
+
+
+def test_gradient_error_is_measured_against_the_whole_gradient():
+    # An entry that cancelled to almost nothing keeps the absolute error of its neighbours: against its own size
+    # it would look wrong, against the gradient's scale it is as good as the rest.
+    analytic = np.array([1.0, -2.0, 3e-9])
+    numerical = analytic + 1e-10
+    assert gradient_error(analytic, numerical) == pytest.approx(1e-10 / 2.0)
+    assert gradient_error(analytic, analytic * [1, 1, -1]) == pytest.approx(6e-9 / 2.0)
+    # A gradient that is zero in theory is compared by its absolute difference: both sides are round-off.
+    assert gradient_error(np.zeros(3), np.full(3, 1e-11)) == pytest.approx(1e-11)
 
 
 def test_sparse_gradient_check_agrees_with_a_known_gradient():

@@ -286,18 +286,19 @@ def test_nan_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path):
 # ------------------------------------------------------------------------------------------------ checkpoints
 
 
-def test_checkpoint_written_atomically_every_epoch(tmp_path):
+def test_checkpoint_written_atomically_every_epoch_keeping_the_previous_one(tmp_path):
     path = tmp_path / "run.npz"
     seen = []
 
     def look(solver):
-        assert os.listdir(tmp_path) == ["run.npz"], "no temporary file may be left behind"
-        with np.load(path, allow_pickle=False) as npz:
-            seen.append((int(npz["epoch"]), len(npz["val_acc_history"])))
+        files = sorted(os.listdir(tmp_path))
+        assert files == ["run.npz"] + (["run.prev.npz"] if solver.epoch > 1 else []), "no temporary file may be left"
+        epochs = [int(load_arrays(tmp_path / name)["epoch"]) for name in files]
+        seen.append((epochs, len(load_arrays(path)["val_acc_history"]), solver.checkpoint_epoch))
 
     quiet_solver(TwoLayerNet(6), make_data(), batch_size=10, num_epochs=3, checkpoint_path=path,
                  update_rule="adam", on_epoch_end=look).train()
-    assert seen == [(1, 1), (2, 2), (3, 3)]
+    assert seen == [([1], 1, 1), ([2, 1], 2, 2), ([3, 2], 3, 3)]
     arrays = load_arrays(path)
     assert {"param/W1", "state/running_mean", "best/W1", "best_state/running_mean", "optim/W1/m",
             "optim/W1/t", "optim/W1/learning_rate", "rng_state", "iteration"} <= arrays.keys()
