@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from minicnn.files import cache_root, save_arrays
+from minicnn.files import NPZ_READ_ERRORS, cache_root, save_arrays
 from minicnn.preprocessing import preprocess
 
 CLASS_NAMES = ('angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral')
@@ -380,8 +380,8 @@ def _read_npz(path):
         arrays = np.load(source)  # allow_pickle stays False: a data file must not be able to run code
     except (lzma.LZMAError, EOFError) as err:
         raise ValueError(f"{path.name} cannot be decompressed ({err}); the file is damaged or cut short") from None
-    except (zipfile.BadZipFile, ValueError):
-        raise ValueError(f"{path.name} is not an .npz file (a zip archive of .npy arrays)") from None
+    except NPZ_READ_ERRORS:
+        raise ValueError(f"{path.name} is not an .npz file (a zip archive of .npy arrays), or a damaged one") from None
     if not isinstance(arrays, np.lib.npyio.NpzFile):
         raise ValueError(f"{path.name} holds a single array, not an .npz file of arrays images, labels, usage")
     with arrays:
@@ -397,7 +397,7 @@ def _dataset_from_arrays(arrays, name):
         images, labels, usage = (arrays[key] for key in FER2013._fields)
     except ValueError as err:  # an object array, which would need pickle
         raise ValueError(f"{name}: {err}") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError) as err:  # the zip's table is fine, an array's bytes are not
+    except NPZ_READ_ERRORS as err:  # the zip's table is fine, an array's bytes are not
         raise ValueError(f"{name} is damaged ({err}); download or write it again") from None
     n = len(images)
     if images.dtype != np.uint8 or images.shape != (n, *IMAGE_SHAPE):

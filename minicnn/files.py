@@ -29,6 +29,10 @@ def cache_root():
 
 
 CHECKSUM_KEY = "sha256"       # the entry of an .npz file that holds the SHA-256 of all its other arrays
+# What reading a damaged .npz can raise: zipfile's own errors, the inflater's, a cut-short stream, a header that
+# names a compression method that does not exist (NotImplementedError) or an encryption (RuntimeError), and the
+# .npy parser's complaints.
+NPZ_READ_ERRORS = (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
 
 
 class DamagedFileError(ValueError):
@@ -111,7 +115,7 @@ def load_arrays(path):
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as error:
+    except NPZ_READ_ERRORS as error:
         raise DamagedFileError(path, f"damaged, cannot be read ({error})") from None
     stored = arrays.pop(CHECKSUM_KEY, None)
     if stored is not None and str(stored) != checksum(arrays):
