@@ -8,14 +8,17 @@ setup(
     description="A from-scratch CNN library for facial expression recognition (FER2013), NumPy/Numba and CuPy",
     long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
-    packages=["minicnn", "kernels", "solver"],
-    package_data={"kernels": ["cuda/*.cu", "cuda/*.h"]},
+    # One installed package, minicnn; the kernels and the Solver keep their folders beside it in the repository and
+    # are installed as its parts minicnn.kernels and minicnn.solver.
+    packages=["minicnn", "minicnn.kernels", "minicnn.solver"],
+    package_dir={"minicnn": "minicnn", "minicnn.kernels": "kernels", "minicnn.solver": "solver"},
+    package_data={"minicnn.kernels": ["cuda/*.cu", "cuda/*.h"]},
     python_requires=">=3.10",
     install_requires=["numpy", "numba", "pandas", "scikit-image", "matplotlib", "tqdm"],
     extras_require={
         "cuda12": ["cupy-cuda12x"],     # install one of the two CUDA extras, never both
         "cuda13": ["cupy-cuda13x"],
-        "test": ["pytest", "hypothesis"],
+        "test": ["pytest", "hypothesis", "ruff"],
         "bench": ["torch"],
     },
 )

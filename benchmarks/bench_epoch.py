@@ -18,12 +18,12 @@ import statistics
 import sys
 import time
 
-import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 
 from common import add_device_argument, check_device, command_line, machine_description, markdown_table, synchronize
 from minicnn import data
 from minicnn.models import deep_net, shallow_net
-from solver import Solver, TrainingDiverged
+from minicnn.preprocessing import random_flip
+from minicnn.solver import Solver, TrainingDiverged
 
 NETS = {"deep": deep_net, "shallow": shallow_net}
 LEARNING_RATE = 1e-3
@@ -85,7 +85,7 @@ def main():
     started = time.perf_counter()
     solver = Solver(model, splits, update_rule="adam",
                     optim_config={"learning_rate": LEARNING_RATE}, batch_size=arguments.batch,
-                    num_epochs=arguments.epochs, augment_flip=True, device=arguments.device, seed=0, verbose=False,
+                    num_epochs=arguments.epochs, augment=random_flip, device=arguments.device, seed=0, verbose=False,
                     progress=False, on_epoch_end=clock)
     synchronize()
     copy_seconds = time.perf_counter() - started

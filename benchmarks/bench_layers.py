@@ -13,7 +13,6 @@ minicnn does), and sets the convs against cuBLAS.
 """
 import argparse
 
-import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 import numpy as np
 
 from common import (add_device_argument, array_module, check_device, forward_backward_gemms, import_torch,

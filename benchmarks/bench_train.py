@@ -17,13 +17,12 @@ import argparse
 import cProfile
 import pstats
 
-import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 import numpy as np
 
 from common import (add_device_argument, array_module, check_device, forward_backward_gemms, import_torch,
                     markdown_table, median_times, network_layers, print_report, set_tf32, torch_device)
 from minicnn.models import deep_net, shallow_net
-from solver.solver import Solver
+from minicnn.solver.solver import Solver
 
 NETS = {"shallow": shallow_net, "deep": deep_net}
 LEARNING_RATE = 1e-3

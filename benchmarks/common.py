@@ -15,11 +15,11 @@ import sys
 import time
 from dataclasses import dataclass
 
-import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 import numpy as np
 
-from kernels.shapes import conv_output_size, pool_output_size
+from minicnn.kernels.shapes import conv_output_size, pool_output_size
 from minicnn.backend import gpu_available, resolve_device
+from minicnn.threads import SETTINGS
 
 WARMUP_ROUNDS = 2
 DEVICES = ("cpu", "gpu")
@@ -199,8 +199,8 @@ def machine_description(torch=None, device="cpu"):
 
 
 def thread_settings():
-    """The variables minicnn/__init__.py sets for the thread pools, as this process sees them."""
-    return ", ".join(f"{name}={os.environ.get(name, 'unset')}" for name in ("OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY"))
+    """The variables minicnn/threads.py sets for the thread pools, as this process sees them."""
+    return ", ".join(f"{name}={os.environ.get(name, 'unset')}" for name in SETTINGS)
 
 
 def command_line():

@@ -93,7 +93,8 @@ def accuracy_table(runs):
         best_epoch = int(np.argmax(history["val_acc_history"])) + 1 if history["val_acc_history"] else "—"
         machine = (run["config"] or {}).get("machine", "not recorded")
         rows.append(f"| {title} | {percent(paper_val)} | {percent(paper_test)} | "
-                    f"{percent((run['public'] or {}).get('accuracy'))} | {percent((run['private'] or {}).get('accuracy'))}"
+                    f"{percent((run['public'] or {}).get('accuracy'))} | "
+                    f"{percent((run['private'] or {}).get('accuracy'))}"
                     f" | {epochs_done(run)} | {best_epoch} | {training_time(run)} | {machine} |")
     return rows
 

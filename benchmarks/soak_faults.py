@@ -43,7 +43,8 @@ def final_params(run_dir):
     """The param/ arrays of the last checkpoint and of the saved model, as one dict."""
     arrays = {}
     for name in ("checkpoint.npz", "model.npz"):
-        arrays.update({f"{name}:{key}": a for key, a in load_arrays(run_dir / name).items() if key.startswith("param/")})
+        params = {key: a for key, a in load_arrays(run_dir / name).items() if key.startswith("param/")}
+        arrays.update({f"{name}:{key}": a for key, a in params.items()})
     return arrays
 
 

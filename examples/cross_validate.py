@@ -4,7 +4,7 @@ python examples/cross_validate.py --depth shallow --trials 8 --subset 5000 --epo
 
 Each trial draws the learning rate and the L2 strength log-uniformly (a decade is a decade, whichever decade it
 is) and the width of the hidden FC layers from a short list, trains the net on the first --subset training images
-for --epochs epochs with the paper's recipe (paper_run), and is scored by its best validation (PublicTest)
+for --epochs epochs with the paper's recipe (minicnn.training), and is scored by its best validation (PublicTest)
 accuracy. PrivateTest is never scored here: a test set that helped choose the hyper-parameters no longer measures
 how the chosen net does on faces it has never seen.
 
@@ -20,14 +20,13 @@ import sys
 import time
 from pathlib import Path
 
-import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 import numpy as np
 
 from minicnn import data, evaluation
 from minicnn.files import atomic_write
-from solver import TrainingDiverged
+from minicnn.solver import TrainingDiverged
 
-from paper_run import PRESETS, build_model, load_data, make_solver, training_parser
+from minicnn.training import PRESETS, build_model, load_data, make_solver, training_parser
 
 NAME_PATTERN = "cv_<depth>"  # the default --name, filled in once --depth is known
 RESULT_FIELDS = ("rank", "learning_rate", "reg", "fc_width", "val_acc", "final_train_acc", "diverged", "seconds")

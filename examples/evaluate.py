@@ -4,15 +4,14 @@ Without --model it scores the deep net that ships with minicnn (minicnn.models.p
 PublicTest, the validation set, and PrivateTest, the test set) it prints the accuracy and the per-class table, and
 writes report_<split>.json and confusion_<split>.png into --out (default: the model's folder; for the shipped model
 evaluation/). --mirror adds test-time augmentation (each image averaged with its mirror image), reported beside the
-plain figure in report_<split>_mirror.json. Images are centred on the mean training image saved with the model, exactly as in training. PrivateTest
-is the paper's test set: score it once per final model, never to choose between models (cross_validate.py and the
-training scripts choose on PublicTest).
+plain figure in report_<split>_mirror.json. Images are centred on the mean training image saved with the model,
+exactly as in training. PrivateTest is the paper's test set: score it once per final model, never to choose between
+models (cross_validate.py and the training scripts choose on PublicTest).
 """
 import argparse
 import sys
 from pathlib import Path
 
-import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 import numpy as np
 
 from minicnn import data, evaluation, features, models, plots

@@ -13,12 +13,11 @@ import dataclasses
 import math
 import sys
 
-import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 
 from minicnn import data, models
 from minicnn.gradient_check import GRADIENT_TOLERANCE
 from minicnn.layer_checks import run_layer_checks
-from solver import Solver
+from minicnn.solver import Solver
 
 NUM_CLASSES = len(data.CLASS_NAMES)
 LOSS_BATCH = 128            # the paper's batch size: enough images for batch norm to see stable statistics

@@ -16,9 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 import numpy as np
 
+import minicnn
 from minicnn import data, models
 
 FLOAT16_TOLERANCE = 0.001     # the largest change of PrivateTest accuracy that float16 storage may cause
@@ -26,8 +26,9 @@ FLOAT16_TOLERANCE = 0.001     # the largest change of PrivateTest accuracy that 
 
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description="Make a finished, scored run the model that ships with minicnn.")
-    parser.add_argument("--run", required=True, help="the run's folder (holds model.npz, config.json, history.json "
-                                                     "and evaluate.py's report_PublicTest.json, report_PrivateTest.json)")
+    parser.add_argument("--run", required=True,
+                        help="the run's folder (holds model.npz, config.json, history.json and evaluate.py's "
+                             "report_PublicTest.json, report_PrivateTest.json)")
     parser.add_argument("--data", help="FER2013 file or folder (default: $MINICNN_DATA, else data/fer2013.csv)")
     parser.add_argument("--out", default=str(models.PRETRAINED_MODEL), help="default: %(default)s")
     return parser.parse_args(argv)
@@ -111,8 +112,8 @@ def model_card(info):
     per_class = "\n".join(f"| {name} | {100 * value:.1f}% |" for name, value in
                           info["per_class_accuracy_PrivateTest"].items())
     blocks = "\n".join(f"  {number}. {block}" for number, block in enumerate(info["blocks"], start=1))
-    mirror = (f" With the mirror image averaged in (`evaluate.py --mirror`): {100 * accuracy['PrivateTest_mirror']:.1f}%."
-              if "PrivateTest_mirror" in accuracy else "")
+    mirror = (f" With the mirror image averaged in (`evaluate.py --mirror`): "
+              f"{100 * accuracy['PrivateTest_mirror']:.1f}%." if "PrivateTest_mirror" in accuracy else "")
     return f"""# Model card: the model that ships with minicnn
 
 Loaded by `minicnn.models.pretrained()`; its `info` attribute holds everything below as a dict.
@@ -122,11 +123,13 @@ Loaded by `minicnn.models.pretrained()`; its `info` attribute holds everything b
 - **Network**: {info['network']} (Alizadeh & Fazel), block by block:
 {blocks}
 - **Data**: {info['data']}.
-- **Recipe**: {json.dumps(info['recipe'])}; epochs trained: {info['epochs']}, the best on PublicTest: {info['best_epoch']}.
+- **Recipe**: {json.dumps(info['recipe'])}; epochs trained: {info['epochs']}, the best on PublicTest: \
+{info['best_epoch']}.
 - **Accuracy**: PublicTest {100 * accuracy['PublicTest']:.1f}%, PrivateTest {100 * accuracy['PrivateTest']:.1f}%
   (the paper's deep net: 65% / 64%).{mirror}
 - **Storage**: {info['storage']['dtype']}. PrivateTest accuracy with float32 weights
-  {100 * info['storage']['PrivateTest_float32']:.2f}%, with float16 weights {100 * info['storage']['PrivateTest_float16']:.2f}%
+  {100 * info['storage']['PrivateTest_float32']:.2f}%, with float16 weights \
+{100 * info['storage']['PrivateTest_float16']:.2f}%
   (float16 is used when the two differ by at most {100 * FLOAT16_TOLERANCE:.1f} point).
 - **Version**: minicnn {info['minicnn_version']}, shipped {info['shipped']} ({info['shipped_on']}).
 

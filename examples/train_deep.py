@@ -1,7 +1,7 @@
 """Train the paper's deep network on FER2013 (python examples/train_deep.py --help for the options)."""
 import sys
 
-from paper_run import train
+from minicnn.training import train
 
 if __name__ == "__main__":
     sys.exit(train("deep"))

@@ -5,7 +5,7 @@ python examples/train_hybrid.py --depth shallow|deep, plus the options of train_
 import argparse
 import sys
 
-from paper_run import train
+from minicnn.training import train
 
 if __name__ == "__main__":
     chooser = argparse.ArgumentParser(add_help=False)

@@ -1,7 +1,7 @@
 """Train the paper's shallow network on FER2013 (python examples/train_shallow.py --help for the options)."""
 import sys
 
-from paper_run import train
+from minicnn.training import train
 
 if __name__ == "__main__":
     sys.exit(train("shallow"))

@@ -1,13 +1,14 @@
 """Numba kernels for the CPU: im2col, col2im, max pooling and dropout on numpy arrays.
 
-Layouts are those documented in kernels/__init__.py. Every kernel loops over whole rows so that memory is read and
-written in order, runs its outer loop in parallel (numba.prange) over pieces that never write to the same place, and
-is compiled once per dtype and cached on disk (cache=True), so a second run starts fast.
+Layouts are those documented in kernels/__init__.py; the arguments are checked by kernels/checks.py, as on the GPU, and
+kernels/reference.py does the same work in plain NumPy, to read first. Every kernel loops over whole rows so that
+memory is read and written in order, runs its outer loop in parallel (numba.prange) over pieces that never write to
+the same place, and is compiled once per dtype and cached on disk (cache=True), so a second run starts fast.
 """
 import numba
 import numpy as np
 
-from kernels.shapes import conv_output_size, pool_output_size
+from minicnn.kernels import checks
 
 _jit = numba.njit(parallel=True, cache=True, fastmath=False)
 
@@ -139,24 +140,21 @@ def _dropout(x, out, mask, p, seed):
 
 def im2col(x, kernel_height, kernel_width, pad, stride):
     """x: (N, C, H, W) -> cols: (C * kernel_height * kernel_width, N * H' * W'); see kernels/__init__.py."""
-    N, C, H, W = x.shape
-    out_height, out_width = conv_output_size(H, W, kernel_height, kernel_width, pad, stride)
+    N, C, H, W, out_height, out_width = checks.im2col_sizes(x, kernel_height, kernel_width, pad, stride)
     cols = np.empty((C * kernel_height * kernel_width, N * out_height * out_width), dtype=x.dtype)
     return _im2col(np.ascontiguousarray(x), cols, kernel_height, kernel_width, pad, stride, out_height, out_width)
 
 
 def col2im(cols, x_shape, kernel_height, kernel_width, pad, stride):
     """cols: (C * kernel_height * kernel_width, N * H' * W') -> dx: (N, C, H, W), overlaps summed."""
-    N, C, H, W = x_shape
-    out_height, out_width = conv_output_size(H, W, kernel_height, kernel_width, pad, stride)
-    dx = np.empty(x_shape, dtype=cols.dtype)
+    N, C, H, W, out_height, out_width = checks.col2im_sizes(cols, x_shape, kernel_height, kernel_width, pad, stride)
+    dx = np.empty((N, C, H, W), dtype=cols.dtype)
     return _col2im(np.ascontiguousarray(cols), dx, kernel_height, kernel_width, pad, stride, out_height, out_width)
 
 
 def max_pool_forward(x, pool_height, pool_width, stride):
     """x: (N, C, H, W) -> out: (N, C, H', W'), argmax: (N, C, H', W') int32 (flat h * W + w)."""
-    N, C, H, W = x.shape
-    out_height, out_width = pool_output_size(H, W, pool_height, pool_width, stride)
+    N, C, H, W, out_height, out_width = checks.max_pool_forward_sizes(x, pool_height, pool_width, stride)
     out = np.empty((N, C, out_height, out_width), dtype=x.dtype)
     argmax = np.empty((N, C, out_height, out_width), dtype=np.int32)
     if pool_height == pool_width == stride == 2:
@@ -166,12 +164,14 @@ def max_pool_forward(x, pool_height, pool_width, stride):
 
 def max_pool_backward(dout, argmax, x_shape, pool_height, pool_width, stride):
     """dout, argmax: (N, C, H', W') -> dx: (N, C, H, W)."""
-    dx = np.empty(x_shape, dtype=dout.dtype)
+    N, C, H, W, _, _ = checks.max_pool_backward_sizes(dout, argmax, x_shape, pool_height, pool_width, stride)
+    dx = np.empty((N, C, H, W), dtype=dout.dtype)
     return _max_pool_backward(np.ascontiguousarray(dout), np.ascontiguousarray(argmax), dx)
 
 
 def dropout_forward(x, p, seed):
     """x: any shape -> out, mask: x's shape; mask is 0 or 1 / (1 - p), drawn by the splitmix64 hash of (seed, i)."""
+    seed = checks.dropout_seed(x, p, seed)
     x = np.ascontiguousarray(x)
     out, mask = np.empty_like(x), np.empty_like(x)
     _dropout(x.reshape(-1), out.reshape(-1), mask.reshape(-1), p, np.uint64(seed))

@@ -1,4 +1,5 @@
-"""Device selection: which array module (numpy or cupy) an array lives in, and moving arrays between devices.
+"""Device selection: which array module (numpy or cupy) an array lives in, and moving arrays (and models) between
+devices.
 
 CuPy is optional. "cupy can be imported" and "a GPU is usable" are two different facts; both are checked once,
 lazily, the first time a GPU is asked for, and neither is ever an error on the CPU path.
@@ -78,3 +79,15 @@ def to_numpy(x):
     if is_gpu_array(x):
         return x.get()
     return np.asarray(x)
+
+
+def move_model(model, device):
+    """Copy a cs231n-style model's arrays to 'cpu', 'gpu' or 'auto' (arrays already there stay as they are).
+
+    model.params (name -> array) is replaced by the moved arrays, and so is model.get_state() through
+    model.set_state() when the model has them (batch-norm running statistics, say). Returns the model.
+    """
+    model.params = {name: to_device(w, device) for name, w in model.params.items()}
+    if hasattr(model, "get_state"):
+        model.set_state({name: to_device(a, device) for name, a in model.get_state().items()})
+    return model

@@ -1,4 +1,6 @@
-"""FER2013: read the data set in any of its common forms, check it, split it, normalise it and augment it.
+"""FER2013: find the data set, read it in any of its common forms, check it, cache it and split it.
+
+Centring the images and augmenting them is minicnn.preprocessing's job; load_splits calls it for the three splits.
 
 FER2013 (Goodfellow et al., 2013) holds 35,887 grey 48x48 faces. Each has one of seven emotion labels
 (CLASS_NAMES, in label order) and belongs to one of three splits (USAGES): Training (28,709 images),
@@ -33,8 +35,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from minicnn.backend import get_array_module
 from minicnn.files import NPZ_READ_ERRORS, cache_root, save_arrays
+from minicnn.preprocessing import preprocess
 
 CLASS_NAMES = ('angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral')
 USAGES = ('Training', 'PublicTest', 'PrivateTest')
@@ -456,29 +458,8 @@ def _write_cache(dataset, key, cache_files):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Preparing images for the network
+# The three splits, ready for training
 # ----------------------------------------------------------------------------------------------------------------
-
-def preprocess(images, mean_image=None):
-    """Subtract the mean training image, as the paper does, and add the channel axis the network expects.
-
-    images: uint8 (N, 48, 48). mean_image: float32 (48, 48), or None to compute it from images (pass the
-    training images then; pass the returned mean_image for validation, test and new images).
-    Returns X: float32 (N, 1, 48, 48) with X[i, 0] = images[i] - mean_image, and mean_image: float32 (48, 48).
-    Pixel values keep their 0..255 scale.
-    """
-    images = np.asarray(images)
-    if images.ndim != 3:
-        raise ValueError(f"preprocess: images must be (N, H, W), got shape {images.shape}")
-    if mean_image is None:
-        if len(images) == 0:
-            raise ValueError("preprocess: no images to compute the mean image from")
-        mean_image = images.mean(axis=0, dtype=np.float64).astype(np.float32)
-    mean_image = np.asarray(mean_image, dtype=np.float32)
-    if mean_image.shape != images.shape[1:]:
-        raise ValueError(f"preprocess: mean_image is {mean_image.shape}, images are {images.shape[1:]}")
-    return images.astype(np.float32)[:, np.newaxis] - mean_image, mean_image
-
 
 def load_splits(path, subset=None, cache=True, keep_images=False):
     """Load FER2013 and prepare its three splits for training, centred on the Training mean image.
@@ -508,17 +489,3 @@ def load_splits(path, subset=None, cache=True, keep_images=False):
             data[f"images_{suffix}"] = images
     data['mean_image'] = mean_image
     return data
-
-
-def random_flip(x, rng, p=0.5):
-    """Mirror each image of a minibatch left to right with probability p (on average half of them).
-
-    x: (N, C, H, W), numpy or cupy. rng: numpy.random.Generator; the draws are made on the host, so one seed
-    gives the same flips on either device: image i is flipped when rng.random(N)[i] < p.
-    Returns a new array like x.
-    """
-    if x.ndim != 4:
-        raise ValueError(f"random_flip: x must be (N, C, H, W), got shape {x.shape}")
-    xp = get_array_module(x)
-    flip = xp.asarray(rng.random(x.shape[0]) < p)
-    return xp.where(flip[:, None, None, None], x[..., ::-1], x)

@@ -133,8 +133,8 @@ def checksum(arrays):
     return digest.hexdigest()
 
 
-def group(arrays, prefix):
-    """The entries of arrays whose name starts with prefix, with the prefix cut off: group(a, 'param/')['W1']."""
+def under_prefix(arrays, prefix):
+    """The entries of arrays whose name starts with prefix, with the prefix cut off: under_prefix(a, 'param/')['W1']."""
     return {name[len(prefix):]: value for name, value in arrays.items() if name.startswith(prefix)}
 
 

@@ -2,18 +2,30 @@
 
 Each `X_forward(...)` returns `(out, cache)` and each `X_backward(dout, cache)` returns the gradients of its inputs.
 Every function keeps the dtype it is given and runs unchanged on numpy or cupy arrays: the array module `xp` is taken
-from the input. Convolution and pooling hand their memory-bound parts to `kernels` (Numba on the CPU, CUDA on the GPU)
-and their arithmetic to the BLAS through `xp.matmul`.
+from the input. Convolution, pooling and dropout hand their memory-bound parts to the kernels of `minicnn.kernels`
+(kernels/cpu.py, Numba, for numpy arrays; kernels/gpu.py, CUDA, for cupy arrays) and their arithmetic to the BLAS
+through `xp.matmul`.
 """
 import numpy as np
 
-import kernels
-from kernels.shapes import conv_output_size
-from minicnn.backend import get_array_module
+from minicnn.backend import get_array_module, is_gpu_array
+from minicnn.kernels.checks import check_dropout_probability, window_output_size
 from minicnn.naive import (conv_backward_naive, conv_forward_naive,  # noqa: F401 (part of this module's API)
                            max_pool_backward_naive, max_pool_forward_naive)
 
 MODES = ("train", "test")
+
+
+def _kernels(x):
+    """The kernels for x's device: minicnn.kernels.cpu for a numpy array, minicnn.kernels.gpu for a cupy array.
+
+    Imported on first use, so that a machine without Numba can run on the GPU and one without cupy on the CPU.
+    """
+    if is_gpu_array(x):
+        from minicnn.kernels import gpu
+        return gpu
+    from minicnn.kernels import cpu
+    return cpu
 
 
 # ----------------------------------------------------------------------------------------------------- affine
@@ -54,6 +66,7 @@ def relu_backward(dout, cache):
 
 # ---------------------------------------------------------------------------------------------- convolution
 def _check_conv_arguments(x, w, b, conv_param):
+    """(stride, pad, H', W') of conv_forward, or a ValueError that shows every shape involved."""
     stride, pad = conv_param.get("stride", 1), conv_param.get("pad", 0)
     shapes = f"(x: {tuple(x.shape)}, w: {tuple(w.shape)}, b: {tuple(b.shape)}, stride {stride}, pad {pad})"
     if x.ndim != 4 or w.ndim != 4:
@@ -62,29 +75,23 @@ def _check_conv_arguments(x, w, b, conv_param):
         raise ValueError(f"conv_forward: x has {x.shape[1]} channels but w expects {w.shape[1]} {shapes}")
     if b.shape != (w.shape[0],):
         raise ValueError(f"conv_forward: b must have one bias per filter, ({w.shape[0]},) {shapes}")
-    if int(stride) != stride or stride < 1 or int(pad) != pad or pad < 0:
-        raise ValueError(f"conv_forward: stride must be an integer >= 1 and pad an integer >= 0 {shapes}")
-    padded_height, padded_width = x.shape[2] + 2 * pad, x.shape[3] + 2 * pad
-    if w.shape[2] > padded_height or w.shape[3] > padded_width:
-        raise ValueError(f"conv_forward: the {w.shape[2]}x{w.shape[3]} filter is larger than the padded input "
-                         f"{padded_height}x{padded_width} {shapes}")
-    if (padded_height - w.shape[2]) % stride or (padded_width - w.shape[3]) % stride:
-        raise ValueError(f"conv_forward: stride {stride} does not tile the padded input {padded_height}x"
-                         f"{padded_width} with a {w.shape[2]}x{w.shape[3]} filter {shapes}")
-    return int(stride), int(pad)
+    out_height, out_width = window_output_size("conv_forward", *x.shape[2:], *w.shape[2:], pad, stride, tiled=True,
+                                               details=shapes)
+    return int(stride), int(pad), out_height, out_width
 
 
 def conv_forward(x, w, b, conv_param):
     """Convolution (cross-correlation) by im2col and one GEMM.
 
     x: (N, C, H, W), w: (F, C, HH, WW), b: (F,), conv_param: {'stride': s, 'pad': p} with zero padding p on each side.
-    out: (N, F, H', W') with H' = 1 + (H + 2p - HH) // s, W' = 1 + (W + 2p - WW) // s; cache for conv_backward.
+    out: (N, F, H', W') with H' = 1 + (H + 2p - HH) // s, W' = 1 + (W + 2p - WW) // s.
+    cache: (x_shape, w, cols, stride, pad), with cols = im2col(x): (C * HH * WW, N * H' * W'), the unfolded input that
+    the backward pass multiplies by dout for dw (x itself is not kept).
     """
-    stride, pad = _check_conv_arguments(x, w, b, conv_param)
+    stride, pad, out_height, out_width = _check_conv_arguments(x, w, b, conv_param)
     xp = get_array_module(x)
     N, F, (HH, WW) = x.shape[0], w.shape[0], w.shape[2:]
-    out_height, out_width = conv_output_size(x.shape[2], x.shape[3], HH, WW, pad, stride)
-    cols = kernels.im2col(x, HH, WW, pad, stride)                       # (C * HH * WW, N * H' * W')
+    cols = _kernels(x).im2col(x, HH, WW, pad, stride)                   # (C * HH * WW, N * H' * W')
     out_columns = w.reshape(F, -1) @ cols                               # (F, N * H' * W')
     # One pass both adds the bias and brings the filters axis after the batch axis: (F, N, ...) -> (N, F, ...).
     out = xp.empty((N, F, out_height, out_width), dtype=x.dtype)
@@ -93,14 +100,17 @@ def conv_forward(x, w, b, conv_param):
 
 
 def conv_backward(dout, cache):
-    """dout: (N, F, H', W') -> dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F,)."""
+    """dout: (N, F, H', W') -> dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F,).
+
+    dx = col2im(w^T @ dout) is itself a convolution: the transposed convolution of dout with w.
+    """
     x_shape, w, cols, stride, pad = cache
     F, _, HH, WW = w.shape
     dout_columns = dout.transpose(1, 0, 2, 3).reshape(F, -1)            # (F, N * H' * W'), one copy
     db = dout_columns.sum(axis=1)
     dw = (dout_columns @ cols.T).reshape(w.shape)
     dcols = w.reshape(F, -1).T @ dout_columns                           # (C * HH * WW, N * H' * W')
-    dx = kernels.col2im(dcols, x_shape, HH, WW, pad, stride)
+    dx = _kernels(dcols).col2im(dcols, x_shape, HH, WW, pad, stride)
     return dx, dw, db
 
 
@@ -111,13 +121,8 @@ def _check_pool_arguments(x, pool_param):
     described = f"(x: {tuple(x.shape)}, pool {pool_height}x{pool_width}, stride {stride})"
     if x.ndim != 4:
         raise ValueError(f"max_pool_forward: x must be (N, C, H, W) {described}")
-    if min(pool_height, pool_width, stride) < 1:
-        raise ValueError(f"max_pool_forward: pool sizes and stride must be >= 1 {described}")
-    if pool_height > x.shape[2] or pool_width > x.shape[3]:
-        raise ValueError(f"max_pool_forward: the pooling window is larger than the input {described}")
-    if (x.shape[2] - pool_height) % stride or (x.shape[3] - pool_width) % stride:
-        raise ValueError(f"max_pool_forward: stride {stride} does not tile the {x.shape[2]}x{x.shape[3]} input "
-                         f"with a {pool_height}x{pool_width} window {described}")
+    window_output_size("max_pool_forward", *x.shape[2:], pool_height, pool_width, 0, stride, tiled=True,
+                       details=described)
     return int(pool_height), int(pool_width), int(stride)
 
 
@@ -125,17 +130,22 @@ def max_pool_forward(x, pool_param):
     """Max pooling over windows of any size and stride.
 
     x: (N, C, H, W), pool_param: {'pool_height', 'pool_width', 'stride'} (default 2, 2, 2).
-    out: (N, C, H', W') with H' = 1 + (H - pool_height) // stride, W' likewise; cache for max_pool_backward.
+    out: (N, C, H', W') with H' = 1 + (H - pool_height) // stride, W' likewise.
+    cache: (x_shape, argmax, pool_height, pool_width, stride), argmax: (N, C, H', W') int32, the flat index h * W + w
+    of each window's maximum in its (n, c) plane: all the backward pass needs of x.
     """
     pool_height, pool_width, stride = _check_pool_arguments(x, pool_param)
-    out, argmax = kernels.max_pool_forward(x, pool_height, pool_width, stride)
+    out, argmax = _kernels(x).max_pool_forward(x, pool_height, pool_width, stride)
     return out, (x.shape, argmax, pool_height, pool_width, stride)
 
 
 def max_pool_backward(dout, cache):
-    """dout: (N, C, H', W') -> dx: (N, C, H, W); each window's gradient goes to one maximum only, even on ties."""
+    """dout: (N, C, H', W') -> dx: (N, C, H, W); each window's gradient goes to one maximum only, even on ties.
+
+    A scatter-add of dout to the argmax positions: the transpose of the gather the forward pass did.
+    """
     x_shape, argmax, pool_height, pool_width, stride = cache
-    return kernels.max_pool_backward(dout, argmax, x_shape, pool_height, pool_width, stride)
+    return _kernels(dout).max_pool_backward(dout, argmax, x_shape, pool_height, pool_width, stride)
 
 
 # -------------------------------------------------------------------------------------- batch normalisation
@@ -201,7 +211,9 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     x: (N, D), gamma, beta: (D,), bn_param: {'mode': 'train'|'test', 'eps' (1e-5), 'momentum' (0.9),
     'running_mean', 'running_var'}. Training normalises with the batch mean and biased variance and updates
     running = momentum * running + (1 - momentum) * batch_statistic in bn_param (zeros and ones at first); test mode
-    normalises with the running statistics. out: (N, D); cache for batchnorm_backward.
+    normalises with the running statistics. out: (N, D).
+    cache: (mode, x_hat, gamma, inv_std, axes, broadcast), with x_hat: (N, D) the normalised input and inv_std: (D,)
+    1 / sqrt(var + eps), from which the backward pass rebuilds the gradient through the batch statistics.
     """
     if x.ndim != 2:
         raise ValueError(f"batchnorm_forward: x must be (N, D), got {tuple(x.shape)}")
@@ -216,7 +228,8 @@ def batchnorm_backward(dout, cache):
 def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     """Batch normalisation of each channel over the batch and all positions.
 
-    x: (N, C, H, W), gamma, beta: (C,), bn_param as in batchnorm_forward. out: (N, C, H, W); cache.
+    x: (N, C, H, W), gamma, beta: (C,), bn_param as in batchnorm_forward. out: (N, C, H, W).
+    cache: as batchnorm_forward's, with x_hat: (N, C, H, W) and inv_std: (C,).
     """
     if x.ndim != 4:
         raise ValueError(f"spatial_batchnorm_forward: x must be (N, C, H, W), got {tuple(x.shape)}")
@@ -234,20 +247,18 @@ def dropout_forward(x, dropout_param):
 
     x: any shape, dropout_param: {'p': probability of DROPPING a unit (as torch.nn.Dropout), 'mode': 'train'|'test',
     'seed': optional int, the same seed gives the same mask on the CPU and the GPU}. Test mode is the identity.
-    out: x's shape; cache: (dropout_param, mask).
+    out: x's shape; cache: (dropout_param, mask), mask: x's shape, 0 or 1 / (1 - p) (None in test mode or for p = 0).
     """
     p, mode = dropout_param.get("p", 0.5), dropout_param.get("mode", "train")
     if mode not in MODES:
         raise ValueError(f"dropout_forward: dropout_param['mode'] must be 'train' or 'test', got {mode!r}")
-    if not 0 <= p < 1:
-        raise ValueError(f"dropout_forward: dropout_param['p'] is the probability of dropping a unit and must be "
-                         f"in [0, 1), got {p}")
+    check_dropout_probability("dropout_forward", "dropout_param['p']", p)
     if mode == "test" or p == 0:
         return x, (dropout_param, None)
     seed = dropout_param.get("seed")
     if seed is None:
         seed = np.random.randint(0, 2 ** 63 - 1, dtype=np.int64)    # follows np.random.seed, as cs231n's did
-    out, mask = kernels.dropout_forward(x, p, seed)
+    out, mask = _kernels(x).dropout_forward(x, p, seed)
     return out, (dropout_param, mask)
 
 

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from kernels.shapes import conv_output_size, pool_output_size
 from minicnn import layer_utils, layers
-from minicnn.backend import get_array_module, to_device, to_numpy
-from minicnn.files import DamagedFileError, group, load_arrays, save_arrays
+from minicnn.backend import get_array_module, move_model, to_device, to_numpy
+from minicnn.files import DamagedFileError, load_arrays, save_arrays, under_prefix
+from minicnn.kernels.checks import window_output_size
+from minicnn.kernels.shapes import pool_output_size
 
 NUM_CLASSES = 7
 MODEL_FORMAT = "minicnn-convnet-1"
@@ -36,6 +37,11 @@ class ConvLayer:
     batchnorm: bool = True
     dropout: float = 0.0          # probability of dropping a unit; 0 means no dropout layer
     pool: bool = True             # 2x2 max pooling with stride 2
+
+    def padding(self):
+        """The zero padding on each side: pad, or for 'same' (pad None) (size - 1) // 2, which keeps H and W at
+        stride 1 for an odd size."""
+        return (self.size - 1) // 2 if self.pad is None else self.pad
 
 
 @dataclass
@@ -92,7 +98,7 @@ class ConvNet:
         self.info = {}                              # where a saved model comes from and how it scored; saved too
         rng = np.random.default_rng(seed)
         self.dropout_seed = int(rng.integers(2 ** 62))
-        self.forward_count = 0                      # training passes so far: each one draws new dropout masks
+        self.training_passes = 0                    # training passes so far: each one draws new dropout masks
         self.params, self.bn_params = {}, {}
         self._build(rng, weight_scale)
 
@@ -100,8 +106,7 @@ class ConvNet:
     def _build(self, rng, weight_scale):
         channels, height, width = self.architecture.input_dim
         for index, layer in enumerate(self.architecture.conv_layers, start=1):
-            pad = (layer.size - 1) // 2 if layer.pad is None else layer.pad
-            height, width = self._conv_output(index, height, width, layer, pad)
+            height, width = self._conv_output(index, height, width, layer)
             self._add_weights(index, (layer.filters, channels, layer.size, layer.size), rng, weight_scale)
             self._add_batchnorm(index, layer.filters, layer.batchnorm)
             channels = layer.filters
@@ -115,12 +120,10 @@ class ConvNet:
         self._add_weights(self.num_layers, (features, self.architecture.num_classes), rng,
                           SCORES_WEIGHT_SCALE if weight_scale is None else weight_scale)
 
-    def _conv_output(self, index, height, width, layer, pad):
+    def _conv_output(self, index, height, width, layer):
         """(H', W') after conv block `index` (and its pooling); a size that does not tile is an error now."""
-        if any((size + 2 * pad - layer.size) % layer.stride or layer.size > size + 2 * pad for size in (height, width)):
-            raise ValueError(f"conv layer {index}: a {layer.size}x{layer.size} filter with stride {layer.stride} "
-                             f"and pad {pad} does not tile its {height}x{width} input")
-        height, width = conv_output_size(height, width, layer.size, layer.size, pad, layer.stride)
+        height, width = window_output_size(f"conv layer {index}", height, width, layer.size, layer.size,
+                                           layer.padding(), layer.stride, tiled=True)
         if layer.pool:
             if height % 2 or width % 2:
                 raise ValueError(f"conv layer {index}: 2x2 pooling needs an even input, got {height}x{width}")
@@ -156,7 +159,7 @@ class ConvNet:
         images, hog = self._split_input(X)
         mode = "test" if y is None else "train"
         if mode == "train":
-            self.forward_count += 1
+            self.training_passes += 1
         out, caches = images, []
         for index in range(1, len(self.architecture.conv_layers) + 1):
             out, cache = layer_utils.conv_block_forward(out, self.params[f"W{index}"], self.params[f"b{index}"],
@@ -216,16 +219,15 @@ class ConvNet:
 
     def _conv_block_arguments(self, index, mode):
         layer = self.architecture.conv_layers[index - 1]
-        pad = (layer.size - 1) // 2 if layer.pad is None else layer.pad
-        arguments = {"conv_param": {"stride": layer.stride, "pad": pad},
+        arguments = {"conv_param": {"stride": layer.stride, "pad": layer.padding()},
                      "pool_param": {"pool_height": 2, "pool_width": 2, "stride": 2} if layer.pool else None}
-        return {**arguments, **self._normalisation_arguments(index, layer, mode)}
+        return {**arguments, **self._batchnorm_and_dropout_arguments(index, layer, mode)}
 
     def _affine_block_arguments(self, index, mode):
         layer = self.architecture.affine_layers[index - len(self.architecture.conv_layers) - 1]
-        return self._normalisation_arguments(index, layer, mode)
+        return self._batchnorm_and_dropout_arguments(index, layer, mode)
 
-    def _normalisation_arguments(self, index, layer, mode):
+    def _batchnorm_and_dropout_arguments(self, index, layer, mode):
         """gamma, beta, bn_param and dropout_param of block `index`, each None when the block has none."""
         arguments = {"gamma": None, "beta": None, "bn_param": None, "dropout_param": None}
         if layer.batchnorm:
@@ -234,7 +236,7 @@ class ConvNet:
                              bn_param=self.bn_params[index])
         if layer.dropout:
             # A new mask every training pass, yet the whole run repeats from the model's seed.
-            seed = (self.dropout_seed + 1_000_003 * self.forward_count + 7919 * index) % 2 ** 63
+            seed = (self.dropout_seed + 1_000_003 * self.training_passes + 7919 * index) % 2 ** 63
             arguments["dropout_param"] = {"p": layer.dropout, "mode": mode, "seed": seed}
         return arguments
 
@@ -275,7 +277,8 @@ class ConvNet:
 
     def get_state(self):
         """The arrays a checkpoint needs beyond params: batch-norm running statistics and the dropout counter."""
-        state = {"forward_count": np.array(self.forward_count), "dropout_seed": np.array(self.dropout_seed)}
+        # The key keeps the name it had in the first files written ("forward_count"), so those files still load.
+        state = {"forward_count": np.array(self.training_passes), "dropout_seed": np.array(self.dropout_seed)}
         for index, bn_param in self.bn_params.items():
             for statistic in ("running_mean", "running_var"):
                 state[f"{statistic}{index}"] = bn_param[statistic]
@@ -283,7 +286,7 @@ class ConvNet:
 
     def set_state(self, state):
         """Put back what get_state returned."""
-        self.forward_count = int(state.get("forward_count", self.forward_count))
+        self.training_passes = int(state.get("forward_count", self.training_passes))
         self.dropout_seed = int(state.get("dropout_seed", self.dropout_seed))
         for index, bn_param in self.bn_params.items():
             for statistic in ("running_mean", "running_var"):
@@ -292,9 +295,7 @@ class ConvNet:
 
     def to(self, device):
         """Move params and batch-norm statistics to 'cpu' or 'gpu' (or 'auto'); returns the model."""
-        self.params = {name: to_device(w, device) for name, w in self.params.items()}
-        self.set_state({name: to_device(a, device) for name, a in self.get_state().items()})
-        return self
+        return move_model(self, device)
 
     def save(self, path, dtype=None):
         """Write the model to one .npz (params, state, architecture, mean image, info), loadable without pickle.
@@ -346,12 +347,12 @@ def load(path):
         reg = float(arrays["reg"])
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path}: the architecture of the model cannot be read ({error!r})") from None
-    params = _widened(group(arrays, "param/"))
+    params = _widened(under_prefix(arrays, "param/"))
     model = ConvNet(architecture.conv_layers, architecture.affine_layers, architecture.input_dim,
                     architecture.num_classes, architecture.hog_dim, reg=reg,
                     dtype=params["W1"].dtype if "W1" in params else np.float32)
     _check_shapes(path, "param/", params, model.params, exact=True)
-    state = _widened(group(arrays, "state/"))
+    state = _widened(under_prefix(arrays, "state/"))
     _check_shapes(path, "state/", state, model.get_state(), exact=False)
     model.params = params
     model.set_state(state)

@@ -12,12 +12,12 @@ import matplotlib
 
 # Agg draws into memory and writes files without a screen, so plotting works on a headless training server.
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (must come after matplotlib.use)
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from minicnn.backend import to_numpy  # noqa: E402
-from minicnn.data import CLASS_NAMES  # noqa: E402
-from minicnn.evaluation import check_confusion_matrix  # noqa: E402
+from minicnn.backend import to_numpy
+from minicnn.data import CLASS_NAMES
+from minicnn.evaluation import check_confusion_matrix
 
 
 @contextlib.contextmanager

@@ -3,11 +3,12 @@
 
 Related arrays share a key prefix ('param/W1', 'optim/W1/m'). Scalars are stored as 0-d arrays and strings as
 np.str_ arrays, so every checkpoint opens with np.load(path, allow_pickle=False): opening a file cannot run code.
-What goes into a training checkpoint is decided by solver.Solver.save_checkpoint; this module only knows the file.
+What goes into a training checkpoint is decided by Solver.save_checkpoint (solver.py); this module only knows the
+file.
 """
 import os
 
-from minicnn.files import DamagedFileError, group, load_arrays, save_arrays  # noqa: F401 (the checkpoint file API)
+from minicnn.files import DamagedFileError, load_arrays, save_arrays, under_prefix  # noqa: F401 (the checkpoint file API)
 
 
 def previous_checkpoint(path):

@@ -9,9 +9,10 @@ running statistics, say):
   model.get_state()     dict name -> array;   model.set_state(dict)   puts such a dict back.
 
 Example:
+    from minicnn.preprocessing import random_flip
     data = {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val}
     solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-3}, lr_decay=0.95,
-                    batch_size=128, num_epochs=20, augment_flip=True, seed=0, checkpoint_path="runs/last.npz")
+                    batch_size=128, num_epochs=20, augment=random_flip, seed=0, checkpoint_path="runs/last.npz")
     solver.train()          # model.params now hold the parameters of the best epoch by validation accuracy
     # a killed run continues with: Solver(model, data, ..., resume="runs/last.npz").train()
 """
@@ -31,10 +32,10 @@ try:
 except ImportError:  # a bare GPU machine may lack tqdm; training then prints per-epoch lines only
     tqdm = None
 
-from minicnn.backend import get_array_module, is_gpu_array, to_device
-from minicnn.data import random_flip
-from solver import optim
-from solver.checkpoint import DamagedFileError, check_same_shapes, group, load_arrays, previous_checkpoint, save_arrays
+from minicnn.backend import get_array_module, is_gpu_array, move_model, to_device
+from minicnn.solver import optim
+from minicnn.solver.checkpoint import (DamagedFileError, check_same_shapes, load_arrays, previous_checkpoint,
+                                       save_arrays, under_prefix)
 
 # Checkpoint entries that are not grouped under a prefix ('param/', 'state/', 'best/', 'best_state/', 'optim/').
 CHECKPOINT_SCALARS = ("epoch", "iteration", "best_val_acc", "loss_history", "train_acc_history",
@@ -65,7 +66,7 @@ class TrainingInterrupted(RuntimeError):
 class Solver:
     """Trains model on data = {'X_train', 'y_train', 'X_val', 'y_val'} (X: (N, ...) inputs, y: (N,) int labels).
 
-    Keyword arguments (cs231n's, then ours):
+    Keyword-only arguments (cs231n's, then ours); an unknown keyword is a TypeError that names it:
       update_rule        'sgd', 'sgd_momentum', 'rmsprop', 'adam' (see solver/optim.py) or an update function.
       optim_config       dict of hyper-parameters for the update rule, e.g. {'learning_rate': 1e-3}.
       lr_decay           the learning rate is multiplied by this after every epoch (default 1.0: constant).
@@ -76,7 +77,9 @@ class Solver:
       print_every        iterations between progress updates (default 10).
       verbose            print one line per epoch and show the progress bar (default True).
       checkpoint_name    cs231n's name for checkpoint_path, accepted as an alias.
-      augment_flip       mirror each training image left-right with probability 1/2; needs X: (N, C, H, W).
+      augment            a function augment(X_batch, rng) -> X_batch applied to every training minibatch, with the
+                         Solver's numpy Generator (default None: none), e.g. minicnn.preprocessing.random_flip.
+      augment_flip       shorthand for augment=random_flip (mirror each image left-right with probability 1/2).
       progress           show a tqdm bar per epoch with the loss and the running train accuracy (default True).
       seed               seeds the Solver's random numbers: shuffling, flips and accuracy subsets (default None).
                          Dropout masks are drawn by the model, which has its own seed.
@@ -89,27 +92,26 @@ class Solver:
       on_epoch_end       a function called as on_epoch_end(solver) after every epoch (plots, logs).
     """
 
-    def __init__(self, model, data, **kwargs):
+    def __init__(self, model, data, *, update_rule="sgd", optim_config=None, lr_decay=1.0, batch_size=100,
+                 num_epochs=10, num_train_samples=1000, num_val_samples=None, print_every=10, verbose=True,
+                 checkpoint_name=None, augment=None, augment_flip=False, progress=True, seed=None,
+                 checkpoint_path=None, resume=None, device=None, on_epoch_end=None):
         self.model = model
-        self.update_rule = optim.get_update_rule(kwargs.pop("update_rule", "sgd"))
-        self.optim_config = dict(kwargs.pop("optim_config", None) or {})
-        self.lr_decay = kwargs.pop("lr_decay", 1.0)
-        self.batch_size = kwargs.pop("batch_size", 100)
-        self.num_epochs = kwargs.pop("num_epochs", 10)
-        self.num_train_samples = kwargs.pop("num_train_samples", 1000)
-        self.num_val_samples = kwargs.pop("num_val_samples", None)
-        self.print_every = kwargs.pop("print_every", 10)
-        self.verbose = kwargs.pop("verbose", True)
-        checkpoint_name = kwargs.pop("checkpoint_name", None)
-        self.augment_flip = kwargs.pop("augment_flip", False)
-        self.progress = kwargs.pop("progress", True)
-        self.rng = np.random.default_rng(kwargs.pop("seed", None))
-        self.checkpoint_path = _checkpoint_file(kwargs.pop("checkpoint_path", None), checkpoint_name)
-        resume = kwargs.pop("resume", None)
-        self.device = kwargs.pop("device", None)
-        self.on_epoch_end = kwargs.pop("on_epoch_end", None)
-        if kwargs:
-            raise ValueError(f"Solver: unrecognized keyword arguments {sorted(kwargs)}")
+        self.update_rule = optim.get_update_rule(update_rule)
+        self.optim_config = dict(optim_config or {})
+        self.lr_decay = lr_decay
+        self.batch_size = batch_size
+        self.num_epochs = num_epochs
+        self.num_train_samples = num_train_samples
+        self.num_val_samples = num_val_samples
+        self.print_every = print_every
+        self.verbose = verbose
+        self.augment = _augmentation(augment, augment_flip)
+        self.progress = progress
+        self.rng = np.random.default_rng(seed)
+        self.checkpoint_path = _checkpoint_file(checkpoint_path, checkpoint_name)
+        self.device = device
+        self.on_epoch_end = on_epoch_end
         if int(self.batch_size) < 1 or int(self.num_epochs) < 0:
             raise ValueError(f"Solver: batch_size must be >= 1 and num_epochs >= 0, got {self.batch_size} and "
                              f"{self.num_epochs}")
@@ -130,10 +132,10 @@ class Solver:
                 raise ValueError(f"data: the {split} split is empty (X_{split} has no samples)")
         self.X_train, self.y_train = self._to_device(data["X_train"]), self._to_device(data["y_train"])
         self.X_val, self.y_val = self._to_device(data["X_val"]), self._to_device(data["y_val"])
-        if self.augment_flip and (isinstance(self.X_train, tuple) or self.X_train.ndim != 4):
-            # Features computed from the unflipped images (HOG, say) would no longer match a flipped image.
-            raise ValueError("augment_flip needs X_train to be images (N, C, H, W) alone, not "
-                             f"{_describe(self.X_train)}")
+        if self.augment is not None:
+            # A trial run on one sample, with a Generator of its own: an augmentation that does not fit the data
+            # fails here, before training starts, and the Solver's random numbers are left untouched.
+            self.augment(take(self.X_train, slice(0, 1)), np.random.default_rng(0))
 
     def _to_device(self, x):
         if self.device is None:
@@ -144,12 +146,8 @@ class Solver:
 
     def _move_model(self):
         """Copy the model's params and state to self.device (a no-op for arrays already there)."""
-        if self.device is None:
-            return
-        for name, w in self.model.params.items():
-            self.model.params[name] = self._to_device(w)
-        if hasattr(self.model, "get_state"):
-            self.model.set_state({name: self._to_device(a) for name, a in self.model.get_state().items()})
+        if self.device is not None:
+            move_model(self.model, self.device)
 
     def _reset(self):
         """Forget all training progress: histories, best parameters, optimizer state."""
@@ -239,9 +237,8 @@ class Solver:
         for start in range(0, len(order), self.batch_size):
             index = order[start:start + self.batch_size]
             X_batch, y_batch = take(self.X_train, index), self.y_train[index]
-            if self.augment_flip:
-                # A face mirrored is still a face with the same expression: twice the variety of training images.
-                X_batch = random_flip(X_batch, self.rng)
+            if self.augment is not None:
+                X_batch = self.augment(X_batch, self.rng)
             yield X_batch, y_batch
 
     def _show_progress(self, bar, losses, batch_accuracies, X_batch, y_batch):
@@ -368,12 +365,12 @@ class Solver:
         arrays, path = _load_checkpoint_or_previous(path)
         self._check_checkpoint(arrays, path)
         params, state = self.model.params, self._model_state()
-        for name, value in group(arrays, "param/").items():
+        for name, value in under_prefix(arrays, "param/").items():
             params[name] = _like(value, params[name])
         if state:
-            self.model.set_state({name: _like(value, state[name]) for name, value in group(arrays, "state/").items()})
-        self.best_params = {name: _like(value, params[name]) for name, value in group(arrays, "best/").items()}
-        self.best_state = {name: _like(value, state[name]) for name, value in group(arrays, "best_state/").items()}
+            self.model.set_state(_all_like(under_prefix(arrays, "state/"), state))
+        self.best_params = _all_like(under_prefix(arrays, "best/"), params)
+        self.best_state = _all_like(under_prefix(arrays, "best_state/"), state)
         for name, config in _optim_groups(arrays).items():
             self.optim_configs[name] = {key: value.item() if value.ndim == 0 else _like(value, params[name])
                                         for key, value in config.items()}
@@ -394,12 +391,12 @@ class Solver:
             if key not in CHECKPOINT_SCALARS and not key.startswith(CHECKPOINT_PREFIXES):
                 raise ValueError(f"{path}: unexpected key {key!r}")
         params, state = self.model.params, self._model_state()
-        check_same_shapes(group(arrays, "param/"), params, "param/", path)
-        check_same_shapes(group(arrays, "state/"), state, "state/", path)
+        check_same_shapes(under_prefix(arrays, "param/"), params, "param/", path)
+        check_same_shapes(under_prefix(arrays, "state/"), state, "state/", path)
         # The best-so-far groups are empty in a checkpoint saved before the first epoch ended.
         for prefix, expected in (("best/", params), ("best_state/", state)):
-            if group(arrays, prefix):
-                check_same_shapes(group(arrays, prefix), expected, prefix, path)
+            if under_prefix(arrays, prefix):
+                check_same_shapes(under_prefix(arrays, prefix), expected, prefix, path)
         self._check_optim_groups(_optim_groups(arrays), path, int(arrays["iteration"]) > 0)
 
     def _check_optim_groups(self, optim_groups, path, after_first_step):
@@ -479,8 +476,15 @@ def take(X, index):
     return tuple(part[index] for part in X) if isinstance(X, tuple) else X[index]
 
 
-def _describe(X):
-    return f"a tuple of arrays {[part.shape for part in X]}" if isinstance(X, tuple) else f"shape {X.shape}"
+def _augmentation(augment, augment_flip):
+    """The augment function: augment, or random_flip for the shorthand augment_flip=True (not both)."""
+    if not augment_flip:
+        return augment
+    if augment is not None:
+        raise ValueError("Solver: give augment or augment_flip=True, not both (augment_flip=True means "
+                         "augment=random_flip)")
+    from minicnn.preprocessing import random_flip  # the Solver itself knows no data set and no augmentation
+    return random_flip
 
 
 def _checkpoint_file(checkpoint_path, checkpoint_name):
@@ -513,7 +517,7 @@ def _prefixed(prefix, arrays):
 def _optim_groups(arrays):
     """The 'optim/<param>/<key>' entries of a checkpoint as {param: {key: array}} (a param name may hold '/')."""
     configs = {}
-    for name, value in group(arrays, "optim/").items():
+    for name, value in under_prefix(arrays, "optim/").items():
         param, key = name.rsplit("/", 1)
         configs.setdefault(param, {})[key] = value
     return configs
@@ -522,6 +526,11 @@ def _optim_groups(arrays):
 def _like(array, reference):
     """array (numpy, from a checkpoint) on reference's device with reference's dtype."""
     return to_device(array, "gpu" if is_gpu_array(reference) else "cpu").astype(reference.dtype, copy=False)
+
+
+def _all_like(arrays, references):
+    """arrays (name -> numpy array) each on the device and with the dtype of references[name]."""
+    return {name: _like(value, references[name]) for name, value in arrays.items()}
 
 
 class _NoBar:

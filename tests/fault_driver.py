@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from minicnn.models import AffineLayer, ConvLayer, ConvNet
-from solver import Solver, previous_checkpoint
+from minicnn.preprocessing import random_flip
+from minicnn.solver import Solver, previous_checkpoint
 
 
 def tiny_problem():
@@ -53,7 +54,7 @@ def main(argv=None):
     model = ConvNet([ConvLayer(4, 3, dropout=0.25)], [AffineLayer(16, dropout=0.5)], input_dim=(1, 8, 8), seed=0)
     resume = checkpoint if checkpoint.exists() or Path(previous_checkpoint(checkpoint)).exists() else None
     solver = Solver(model, tiny_problem(), update_rule="adam", optim_config={"learning_rate": 1e-2}, batch_size=8,
-                    num_epochs=arguments.epochs, augment_flip=True, seed=0, verbose=False, checkpoint_path=checkpoint,
+                    num_epochs=arguments.epochs, augment=random_flip, seed=0, verbose=False, checkpoint_path=checkpoint,
                     resume=resume)
     solver.train()
     model.save(run_dir / "model.npz")

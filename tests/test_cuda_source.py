@@ -1,9 +1,9 @@
 """The CUDA kernels of kernels/cuda/*.cu and their wrappers in kernels/gpu.py, tested on a machine without a GPU.
 
 kernels/cuda/host_shim.h turns the .cu files into plain C++ (one "thread" walks each grid-stride loop), so g++ builds
-them into a shared library that ctypes loads. kernels.gpu then runs unchanged on numpy arrays, with only its kernel
-loader swapped for that library, and every kernel is compared with a plain NumPy reference written out below, and with
-the Numba kernels of kernels.cpu when they can be imported. A last group compiles each .cu file with nvcc, so a
+them into a shared library that ctypes loads. minicnn.kernels.gpu then runs unchanged on numpy arrays, with only its
+kernel loader swapped for that library, and every kernel is compared with plain loops written out below, and with the
+Numba kernels of minicnn.kernels.cpu when they can be imported. A last group compiles each .cu file with nvcc, so a
 mistake that only CUDA rejects fails here too.
 """
 import ctypes
@@ -15,8 +15,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from kernel_cases import CONV_CASES, DTYPES, POOL_CASES, TOLERANCES, case_id, image_without_ties, random_image
-from kernels import gpu
+from kernel_cases import (CONV_CASES, DTYPES, POOL_CASES, TOLERANCES, assert_same_im2col_and_col2im,
+                          assert_same_max_pool, case_id, image_without_ties, random_image)
+from minicnn.kernels import gpu
 
 CUDA_SOURCES = sorted(gpu.CUDA_SOURCES.glob("*.cu"))
 
@@ -96,7 +97,7 @@ def host_kernels(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def kernels(host_kernels):
-    """kernels.gpu, taking its kernels from the host library instead of compiling them with cupy.RawModule."""
+    """minicnn.kernels.gpu, taking its kernels from the host library instead of compiling them with cupy.RawModule."""
     def host_kernel(source, name, dtype):
         return host_kernels[source][f"{name}_{gpu.DTYPE_SUFFIXES[np.dtype(dtype)]}"]
 
@@ -107,14 +108,14 @@ def kernels(host_kernels):
 
 @pytest.fixture(scope="module")
 def cpu_kernels():
-    """kernels.cpu (the Numba twins), or a skip when it cannot be imported yet."""
+    """minicnn.kernels.cpu (the Numba twins), or a skip when it cannot be imported yet."""
     try:
-        from kernels import cpu
+        from minicnn.kernels import cpu
     except ModuleNotFoundError as error:
-        if error.name not in ("kernels.cpu", "numba"):
+        if error.name not in ("minicnn.kernels.cpu", "numba"):
             raise
-        pytest.skip(f"kernels.cpu cannot be imported ({error}), so the CUDA kernels are checked against the NumPy "
-                    f"references only")
+        pytest.skip(f"minicnn.kernels.cpu cannot be imported ({error}), so the CUDA kernels are checked against the "
+                    f"NumPy references only")
     return cpu
 
 
@@ -144,7 +145,8 @@ def reference_col2im(cols, x_shape, kernel_height, kernel_width, pad, stride):
     for n, oh, ow in itertools.product(range(N), range(out_height), range(out_width)):
         top, left = oh * stride, ow * stride
         column = cols[:, (n * out_height + oh) * out_width + ow]
-        padded[n, :, top:top + kernel_height, left:left + kernel_width] += column.reshape(C, kernel_height, kernel_width)
+        patch = column.reshape(C, kernel_height, kernel_width)
+        padded[n, :, top:top + kernel_height, left:left + kernel_width] += patch
     return padded[:, :, pad:pad + H, pad:pad + W]
 
 
@@ -238,14 +240,7 @@ def test_im2col_and_col2im_accept_arrays_that_are_not_c_contiguous(kernels):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
 def test_im2col_and_col2im_match_kernels_cpu(kernels, cpu_kernels, case, dtype):
-    N, C, H, W, kernel_height, kernel_width, pad, stride = case
-    x = random_image((N, C, H, W), dtype)
-    cols = kernels.im2col(x, kernel_height, kernel_width, pad, stride)
-    np.testing.assert_array_equal(cols, cpu_kernels.im2col(x, kernel_height, kernel_width, pad, stride))
-    dout = random_image(cols.shape, dtype, seed=1)
-    np.testing.assert_allclose(kernels.col2im(dout, x.shape, kernel_height, kernel_width, pad, stride),
-                               cpu_kernels.col2im(dout, x.shape, kernel_height, kernel_width, pad, stride),
-                               **TOLERANCES[dtype])
+    assert_same_im2col_and_col2im(kernels, cpu_kernels, case, dtype)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -289,15 +284,7 @@ def test_max_pool_backward_matches_reference_and_repeats_bit_for_bit(kernels, ca
 @pytest.mark.parametrize("case", POOL_CASES, ids=case_id)
 def test_max_pool_matches_kernels_cpu(kernels, cpu_kernels, case, dtype):
     N, C, H, W, pool_height, pool_width, stride = case
-    x = image_without_ties((N, C, H, W), dtype)
-    out, argmax = kernels.max_pool_forward(x, pool_height, pool_width, stride)
-    cpu_out, cpu_argmax = cpu_kernels.max_pool_forward(x, pool_height, pool_width, stride)
-    np.testing.assert_array_equal(out, cpu_out)
-    np.testing.assert_array_equal(argmax, cpu_argmax)
-    dout = random_image(out.shape, dtype, seed=1)
-    np.testing.assert_allclose(kernels.max_pool_backward(dout, argmax, x.shape, pool_height, pool_width, stride),
-                               cpu_kernels.max_pool_backward(dout, argmax, x.shape, pool_height, pool_width, stride),
-                               **TOLERANCES[dtype])
+    assert_same_max_pool(kernels, cpu_kernels, image_without_ties((N, C, H, W), dtype), pool_height, pool_width, stride)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -357,40 +344,13 @@ def test_dropout_matches_kernels_cpu(kernels, cpu_kernels, seed, dtype):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The wrappers' own checks and helpers (no kernel runs)
+# The wrappers' helpers (no kernel runs; their argument checks are tested in test_kernels.py)
 
 def test_launch_config_covers_the_array_with_at_most_max_blocks():
     assert gpu.launch_config(0) == ((1,), (gpu.THREADS_PER_BLOCK,))
     assert gpu.launch_config(gpu.THREADS_PER_BLOCK) == ((1,), (gpu.THREADS_PER_BLOCK,))
     assert gpu.launch_config(gpu.THREADS_PER_BLOCK + 1) == ((2,), (gpu.THREADS_PER_BLOCK,))
     assert gpu.launch_config(2 ** 40) == ((gpu.MAX_BLOCKS,), (gpu.THREADS_PER_BLOCK,))
-
-
-def test_window_positions_follow_the_output_size_formula():
-    assert gpu.window_positions("f", 48, 48, 3, 3, 1, 1) == (48, 48)
-    assert gpu.window_positions("f", 7, 9, 2, 3, 0, 2) == (3, 4)
-    with pytest.raises(ValueError, match="does not fit"):
-        gpu.window_positions("f", 2, 9, 5, 5, 1, 1)
-    with pytest.raises(ValueError, match="stride >= 1"):
-        gpu.window_positions("f", 8, 8, 3, 3, 1, 0)
-
-
-def test_wrappers_name_the_argument_they_reject():
-    x = np.zeros((2, 3, 8, 8), np.float32)
-    with pytest.raises(ValueError, match="im2col: x must be float32 or float64, got int64"):
-        gpu.im2col(np.zeros((2, 3, 8, 8), np.int64), 3, 3, 1, 1)
-    with pytest.raises(ValueError, match=r"im2col: x must have 4 dimensions .* got shape \(3, 8, 8\)"):
-        gpu.im2col(x[0], 3, 3, 1, 1)
-    with pytest.raises(ValueError, match=r"col2im: cols must have shape \(27, 128\), got \(27, 100\)"):
-        gpu.col2im(np.zeros((27, 100), np.float32), x.shape, 3, 3, 1, 1)
-    with pytest.raises(ValueError, match="max_pool_backward: argmax must be int32, got int64"):
-        gpu.max_pool_backward(np.zeros((2, 3, 4, 4)), np.zeros((2, 3, 4, 4), np.int64), x.shape, 2, 2, 2)
-    with pytest.raises(ValueError, match=r"max_pool_backward: dout must have shape \(2, 3, 4, 4\)"):
-        gpu.max_pool_backward(np.zeros((2, 3, 3, 3)), np.zeros((2, 3, 3, 3), np.int32), x.shape, 2, 2, 2)
-    with pytest.raises(ValueError, match=r"dropout_forward: p .* must be in \[0, 1\), got 1"):
-        gpu.dropout_forward(x, 1, 0)
-    with pytest.raises(ValueError, match="dropout_forward: seed must be an int in"):
-        gpu.dropout_forward(x, 0.5, -1)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minicnn import data
+from minicnn import data, preprocessing
 
 ROW_LABELS = [0, 3, 6, 2, 4]
 ROW_USAGES = ['Training', 'Training', 'PublicTest', 'PrivateTest', 'Training']
@@ -365,21 +365,21 @@ def test_find_data_path_errors(tmp_path, monkeypatch):
 # ----------------------------------------------------------------------------------------------------------------
 
 def test_preprocess_subtracts_the_mean_image(images):
-    X, mean_image = data.preprocess(images)
+    X, mean_image = preprocessing.preprocess(images)
     assert X.shape == (5, 1, 48, 48) and X.dtype == np.float32
     assert mean_image.shape == (48, 48) and mean_image.dtype == np.float32
     np.testing.assert_allclose(mean_image, images.mean(axis=0), rtol=1e-6)
     np.testing.assert_allclose(X[:, 0], images - images.mean(axis=0), atol=1e-4)
-    X_new, same_mean = data.preprocess(images[:2], mean_image)
+    X_new, same_mean = preprocessing.preprocess(images[:2], mean_image)
     assert same_mean is mean_image
     np.testing.assert_array_equal(X_new, X[:2])
 
 
 def test_preprocess_rejects_wrong_shapes(images):
     with pytest.raises(ValueError, match=r'images must be \(N, H, W\)'):
-        data.preprocess(images[0])
+        preprocessing.preprocess(images[0])
     with pytest.raises(ValueError, match='mean_image is'):
-        data.preprocess(images, np.zeros((32, 32), np.float32))
+        preprocessing.preprocess(images, np.zeros((32, 32), np.float32))
 
 
 def test_split_and_load_splits(tmp_path, images):
@@ -414,7 +414,7 @@ def test_load_splits_without_private_test(tmp_path, images):
 def test_random_flip_flips_exactly_the_drawn_rows():
     x = np.random.default_rng(1).standard_normal((64, 2, 5, 7)).astype(np.float32)
     before = x.copy()
-    flipped = data.random_flip(x, np.random.default_rng(42))
+    flipped = preprocessing.random_flip(x, np.random.default_rng(42))
     chosen = np.random.default_rng(42).random(64) < 0.5
     assert 0 < chosen.sum() < 64
     np.testing.assert_array_equal(flipped[chosen], x[chosen][..., ::-1])

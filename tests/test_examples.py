@@ -201,3 +201,11 @@ def test_ship_model_writes_a_loadable_model_with_its_card(trained_run, workspace
     assert shipped.info["epochs"] == 1 and shipped.info["storage"]["dtype"] in ("float16", "float32")
     card = (workspace / "shipped" / "MODEL_CARD.md").read_text()
     assert f"PrivateTest {100 * private['accuracy']:.1f}%" in card and "conv 32 3x3" in card
+
+
+def test_minimal_train_trains_one_epoch_and_prints_the_validation_accuracy(workspace):
+    result = run_script("minimal_train.py", workspace / "fer2013.csv", workspace=workspace)
+    assert_succeeded(result)
+    assert "(Epoch 1 / 1)" in result.stdout
+    accuracy = float(result.stdout.rsplit("PublicTest (validation) accuracy: ", 1)[1])
+    assert 0 <= accuracy <= 1

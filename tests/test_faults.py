@@ -17,7 +17,7 @@ import pytest
 from fault_driver import tiny_problem
 from minicnn.files import DamagedFileError, load_arrays, save_arrays
 from minicnn.models import AffineLayer, ConvNet
-from solver import Solver, TrainingInterrupted
+from minicnn.solver import Solver, TrainingInterrupted
 from test_examples import REPO_ROOT, TINY_TRAINING, run_script, write_synthetic_fer2013
 
 DRIVER = Path(__file__).with_name("fault_driver.py")
@@ -179,8 +179,7 @@ def savez(file, *args, **kwargs):
             raise OSError(errno.ENOSPC, "No space left on device")
     real_savez(file, *args, **kwargs)
 np.savez = savez
-sys.path.insert(0, "examples")
-from paper_run import train
+from minicnn.training import train
 sys.exit(train("shallow", argv=sys.argv[1:]))
 """
 
@@ -191,7 +190,8 @@ def test_a_full_disk_ends_with_a_message_and_the_last_checkpoint_intact(data_fil
                              "--epochs", "3", *TINY_TRAINING, "--runs-dir", str(tmp_path), "--name", "run"],
                             cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stderr
-    assert "No space left on device" in result.stderr and "The checkpoint of epoch 1, the last good one" in result.stderr
+    assert "No space left on device" in result.stderr
+    assert "The checkpoint of epoch 1, the last good one" in result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(path.name for path in (tmp_path / "run").glob("*.npz*")) == ["checkpoint.npz"]
     assert int(load_arrays(tmp_path / "run" / "checkpoint.npz")["epoch"]) == 1

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from minicnn import data, models
 from minicnn.models import AffineLayer, ConvNet
-from solver import Solver
+from minicnn.solver import Solver
 from test_examples import write_synthetic_fer2013
 
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -1,4 +1,5 @@
-"""The CUDA kernels (kernels.gpu, on cupy arrays) against their Numba twins (kernels.cpu) on the same random inputs.
+"""The CUDA kernels (minicnn.kernels.gpu, on cupy arrays) against their Numba twins (minicnn.kernels.cpu) on the same
+random inputs.
 
 Needs cupy and a CUDA device; skipped otherwise. Copies and comparisons (im2col, max pool, argmax, dropout) must
 agree bit for bit; sums (col2im, max pool backward) may differ in the order of their additions, so they are compared
@@ -28,18 +29,18 @@ def cupy():
 
 @pytest.fixture(scope="module")
 def gpu():
-    from kernels import gpu
+    from minicnn.kernels import gpu
     return gpu
 
 
 @pytest.fixture(scope="module")
 def cpu():
-    """The CPU twins: the Numba kernels, or where Numba is missing (a bare GPU machine) the NumPy kernels of
-    test_gpu_layers, which a CPU test checks against Numba."""
+    """The CPU twins: the Numba kernels, or where Numba is missing (a bare GPU machine) the NumPy reference kernels,
+    which test_kernels.py checks against Numba."""
     try:
-        from kernels import cpu
+        from minicnn.kernels import cpu
     except ImportError:
-        from test_gpu_layers import NUMPY_KERNELS as cpu
+        from minicnn.kernels import reference as cpu
     return cpu
 
 

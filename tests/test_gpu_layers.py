@@ -3,8 +3,8 @@
 The GPU tests (marked gpu, run by `python -m pytest -m gpu`) need cupy and a usable CUDA device and are skipped
 otherwise. Their reference is the same code run on numpy arrays: float64 must agree to 1e-10 and float32 to 1e-4,
 relative to the largest value compared. The numpy path runs the Numba kernels of kernels/cpu.py when Numba imports;
-a GPU machine may lack Numba, and then the numpy path runs the plain NumPy versions of those kernels written below,
-which test_numpy_kernels_match_numba checks against Numba wherever both exist.
+a GPU machine may lack Numba, and then the numpy path runs the plain NumPy kernels of kernels/reference.py, which
+tests/test_kernels.py checks against Numba wherever both exist.
 
 Tests that read FER2013 take it from $MINICNN_DATA, else from ../shared/data/fer2013_train_public.npz.xz, and are
 skipped when neither exists.
@@ -12,15 +12,14 @@ skipped when neither exists.
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import kernels
-from kernels.shapes import conv_output_size, pool_output_size
+from kernel_cases import LAYER_CONV_CASES, LAYER_POOL_CASES
 from minicnn import layer_checks, layer_utils, layers, models
+from minicnn.kernels import reference
 from minicnn.backend import gpu_available, is_gpu_array, to_numpy
 from minicnn.gradient_check import GRADIENT_TOLERANCE
 from minicnn.models import AffineLayer, ConvLayer, ConvNet
@@ -29,21 +28,9 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPOSITORY.parent / "shared" / "data"
 TOLERANCES = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-10}
 DTYPES = [np.float32, np.float64]
-CONV_CASES = [  # (x shape, w shape, stride, pad)
-    ((2, 3, 7, 9), (4, 3, 3, 3), 1, 1),
-    ((1, 2, 9, 5), (3, 2, 3, 3), 2, 0),
-    ((3, 1, 8, 6), (5, 1, 5, 5), 1, 2),
-    ((2, 4, 5, 7), (6, 4, 1, 1), 1, 0),
-    ((1, 3, 11, 9), (4, 3, 3, 3), 2, 2),
-    ((16, 64, 24, 24), (128, 64, 5, 5), 1, 2),     # the deep net's second conv, at a batch of 16
-]
-POOL_CASES = [  # (x shape, pool height, pool width, stride)
-    ((2, 3, 8, 6), 2, 2, 2),
-    ((1, 2, 7, 9), 3, 3, 2),
-    ((2, 1, 5, 6), 2, 3, 1),
-    ((3, 2, 6, 5), 3, 3, 1),
-    ((16, 64, 48, 48), 2, 2, 2),
-]
+# The shared layer cases, plus the deep net's second conv at a batch of 16 and its first pooling.
+CONV_CASES = LAYER_CONV_CASES + [((16, 64, 24, 24), (128, 64, 5, 5), 1, 2)]
+POOL_CASES = LAYER_POOL_CASES + [((16, 64, 48, 48), 2, 2, 2)]
 SHALLOW_TRAINING_IMAGES, VALIDATION_IMAGES = 512, 512
 
 
@@ -54,95 +41,27 @@ def gpu_test(function):
     return pytest.mark.gpu(needs_gpu(function))
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# The numpy path without Numba: the kernels of kernels/cpu.py in plain NumPy, one vectorised step per window tap.
-
-def numpy_im2col(x, kernel_height, kernel_width, pad, stride):
-    N, C, H, W = x.shape
-    out_height, out_width = conv_output_size(H, W, kernel_height, kernel_width, pad, stride)
-    padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    cols = np.empty((C, kernel_height, kernel_width, N, out_height, out_width), dtype=x.dtype)
-    for i in range(kernel_height):
-        for j in range(kernel_width):
-            taps = padded[:, :, i:i + stride * out_height:stride, j:j + stride * out_width:stride]
-            cols[:, i, j] = taps.transpose(1, 0, 2, 3)
-    return cols.reshape(C * kernel_height * kernel_width, N * out_height * out_width)
-
-
-def numpy_col2im(cols, x_shape, kernel_height, kernel_width, pad, stride):
-    N, C, H, W = x_shape
-    out_height, out_width = conv_output_size(H, W, kernel_height, kernel_width, pad, stride)
-    padded = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=cols.dtype)
-    taps = cols.reshape(C, kernel_height, kernel_width, N, out_height, out_width)
-    for i in range(kernel_height):
-        for j in range(kernel_width):
-            padded[:, :, i:i + stride * out_height:stride, j:j + stride * out_width:stride] += \
-                taps[:, i, j].transpose(1, 0, 2, 3)
-    return np.ascontiguousarray(padded[:, :, pad:pad + H, pad:pad + W])
-
-
-def numpy_max_pool_forward(x, pool_height, pool_width, stride):
-    """Scan the window taps in row-major order and move only for a strictly larger value: the first maximum wins."""
-    N, C, H, W = x.shape
-    out_height, out_width = pool_output_size(H, W, pool_height, pool_width, stride)
-    top, left = np.arange(out_height)[:, None] * stride, np.arange(out_width)[None, :] * stride
-    out = x[:, :, :stride * out_height:stride, :stride * out_width:stride].copy()
-    argmax = np.broadcast_to(top * W + left, out.shape).astype(np.int32)
-    for i in range(pool_height):
-        for j in range(pool_width):
-            candidate = x[:, :, i:i + stride * out_height:stride, j:j + stride * out_width:stride]
-            larger = candidate > out
-            out = np.where(larger, candidate, out)
-            argmax = np.where(larger, (top + i) * W + left + j, argmax).astype(np.int32)
-    return out, argmax
-
-
-def numpy_max_pool_backward(dout, argmax, x_shape, pool_height, pool_width, stride):
-    N, C, H, W = x_shape
-    dx = np.zeros((N * C, H * W), dtype=dout.dtype)
-    np.add.at(dx, (np.arange(N * C)[:, None], argmax.reshape(N * C, -1)), dout.reshape(N * C, -1))
-    return dx.reshape(x_shape)
-
-
-def numpy_dropout_forward(x, p, seed):
-    """The splitmix64 mask of kernels/__init__.py; uint64 arrays wrap modulo 2**64 as the hash needs."""
-    z = np.full(x.size, seed, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    z += np.arange(x.size, dtype=np.uint64) + np.uint64(1)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z ^= z >> np.uint64(31)
-    uniform = (z >> np.uint64(40)).astype(np.float64) / 2.0 ** 24
-    kept = x.dtype.type(1.0 / (1.0 - p))
-    mask = np.where(uniform >= p, kept, x.dtype.type(0)).reshape(x.shape)
-    return x * mask, mask
-
-
-NUMPY_KERNELS = types.SimpleNamespace(im2col=numpy_im2col, col2im=numpy_col2im,
-                                      max_pool_forward=numpy_max_pool_forward,
-                                      max_pool_backward=numpy_max_pool_backward, dropout_forward=numpy_dropout_forward)
-
-
 # get_state() entries that are plain counters kept on the host, not arrays of the model's device.
 HOST_COUNTERS = ("forward_count", "dropout_seed")
 
 
-def implementation_without_numba(x):
-    """kernels._implementation, with NUMPY_KERNELS in place of kernels.cpu."""
+def kernels_without_numba(x):
+    """minicnn.layers._kernels, with the NumPy kernels of minicnn.kernels.reference in place of minicnn.kernels.cpu."""
     if is_gpu_array(x):
-        from kernels import gpu
+        from minicnn.kernels import gpu
         return gpu
-    return NUMPY_KERNELS
+    return reference
 
 
 @pytest.fixture(scope="module")
 def numpy_path():
-    """Make numpy arrays runnable through the layers: with the Numba kernels when they import, else with
-    NUMPY_KERNELS. Yields which of the two runs."""
+    """Make numpy arrays runnable through the layers: with the Numba kernels when they import, else with the
+    NumPy kernels of minicnn.kernels.reference. Yields which of the two runs."""
     try:
-        from kernels import cpu  # noqa: F401
+        from minicnn.kernels import cpu  # noqa: F401 (imported only to learn whether Numba works)
     except ImportError as error:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(kernels, "_implementation", implementation_without_numba)
+            patch.setattr(layers, "_kernels", kernels_without_numba)
             yield f"NumPy kernels (Numba cannot be imported: {error})"
         return
     yield "Numba kernels"
@@ -214,37 +133,7 @@ def random(rng, shape, dtype):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Runs without a GPU: the stand-in kernels, and the imports a GPU machine without Numba depends on
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_numpy_kernels_match_numba(dtype):
-    try:
-        from kernels import cpu
-    except ImportError as error:
-        pytest.skip(f"Numba cannot be imported ({error}), so there is nothing to compare the NumPy kernels with")
-    rng = np.random.default_rng(0)
-    for x_shape, w_shape, stride, pad in CONV_CASES[:-1]:
-        x = random(rng, x_shape, dtype)
-        cols = cpu.im2col(x, *w_shape[2:], pad, stride)
-        np.testing.assert_array_equal(numpy_im2col(x, *w_shape[2:], pad, stride), cols)
-        dcols = random(rng, cols.shape, dtype)
-        np.testing.assert_allclose(numpy_col2im(dcols, x_shape, *w_shape[2:], pad, stride),
-                                   cpu.col2im(dcols, x_shape, *w_shape[2:], pad, stride), rtol=1e-5, atol=1e-5)
-    for x_shape, pool_height, pool_width, stride in POOL_CASES[:-1] + [((2, 3, 6, 6), 3, 2, 1)]:
-        x = rng.integers(0, 3, size=x_shape).astype(dtype)          # many ties: the first maximum must win
-        out, argmax = cpu.max_pool_forward(x, pool_height, pool_width, stride)
-        ours, our_argmax = numpy_max_pool_forward(x, pool_height, pool_width, stride)
-        np.testing.assert_array_equal(ours, out)
-        np.testing.assert_array_equal(our_argmax, argmax)
-        dout = random(rng, out.shape, dtype)
-        np.testing.assert_allclose(numpy_max_pool_backward(dout, argmax, x_shape, pool_height, pool_width, stride),
-                                   cpu.max_pool_backward(dout, argmax, x_shape, pool_height, pool_width, stride),
-                                   rtol=1e-6, atol=1e-6)
-    x = random(rng, (4, 5, 3, 3), dtype)
-    for seed in (0, 123456789, 2 ** 64 - 1):
-        for stand_in, numba_result in zip(numpy_dropout_forward(x, 0.3, seed), cpu.dropout_forward(x, 0.3, seed)):
-            np.testing.assert_array_equal(stand_in, numba_result)
-
+# Runs without a GPU: the imports a GPU machine without Numba depends on
 
 def test_the_gpu_path_imports_without_numba_and_the_data_libraries():
     """A GPU machine may lack Numba (or have one that refuses its NumPy): the layers, the models, the CUDA kernels'
@@ -257,9 +146,9 @@ def test_the_gpu_path_imports_without_numba_and_the_data_libraries():
                "            raise ImportError(name + ' is blocked by the test')\n"
                "sys.meta_path.insert(0, Block())\n")
     checks = {
-        "minicnn.layers, minicnn.models, kernels.gpu": ({"numba", "pandas", "skimage", "tqdm", "matplotlib"},
-                                                        "import minicnn.layers, minicnn.models, kernels.gpu"),
-        "solver": ({"numba"}, "import solver"),
+        "minicnn.layers, minicnn.models, minicnn.kernels.gpu": ({"numba", "pandas", "skimage", "tqdm", "matplotlib"},
+                                                        "import minicnn.layers, minicnn.models, minicnn.kernels.gpu"),
+        "minicnn.solver": ({"numba"}, "import minicnn.solver"),
     }
     for what, (blocked, statement) in checks.items():
         program = f"BLOCKED = {sorted(blocked)!r}\n{blocker}{statement}\n"
@@ -446,7 +335,7 @@ def test_convnet_to_gpu_and_back_keeps_every_array(cupy, numpy_path):
     for bn_param in model.bn_params.values():
         bn_param["running_mean"] = rng.standard_normal(bn_param["running_mean"].shape).astype(np.float32)
         bn_param["running_var"] = rng.uniform(0.5, 2, bn_param["running_var"].shape).astype(np.float32)
-    model.forward_count = 5
+    model.training_passes = 5
     params = {name: w.copy() for name, w in model.params.items()}
     state = {name: np.array(a, copy=True) for name, a in model.get_state().items()}
     X = model_input(rng, model, 20)
@@ -455,7 +344,7 @@ def test_convnet_to_gpu_and_back_keeps_every_array(cupy, numpy_path):
     assert model.to("gpu") is model
     assert all(is_gpu_array(w) for w in model.params.values())
     assert all(is_gpu_array(a) for name, a in model.get_state().items() if name not in HOST_COUNTERS)
-    assert model.forward_count == 5
+    assert model.training_passes == 5
     gpu_scores = model.scores(X)                    # numpy input, copied batch by batch to the model's device
     assert_close("scores", gpu_scores, cpu_scores)
     assert_close("scores from GPU input", model.scores(cupy.asarray(X)), cpu_scores)
@@ -481,7 +370,7 @@ def assert_same_predictions(gpu_scores, cpu_scores):
 
 @gpu_test
 def test_a_model_trained_on_gpu_saves_a_file_that_predicts_alike_on_cpu(cupy, numpy_path, tmp_path):
-    from solver import Solver
+    from minicnn.solver import Solver
     rng = np.random.default_rng(9)
     model = models.shallow_net(input_dim=(1, 16, 16), seed=0)
     X, y = rng.standard_normal((96, 1, 16, 16)).astype(np.float32), rng.integers(0, 7, size=96)
@@ -512,7 +401,7 @@ def fer2013_subset():
 
 @gpu_test
 def test_shallow_net_learns_fer2013_on_gpu_and_predicts_alike_on_cpu(cupy, numpy_path, fer2013_subset, tmp_path):
-    from solver import Solver
+    from minicnn.solver import Solver
     model = models.shallow_net(seed=0)
     solver = Solver(model, fer2013_subset, update_rule="adam", optim_config={"learning_rate": 1e-3}, batch_size=64,
                     num_epochs=2, augment_flip=True, device="gpu", seed=0, num_train_samples=None, verbose=False)

@@ -2,25 +2,9 @@
 import numpy as np
 import pytest
 
+from kernel_cases import LAYER_CONV_CASES, LAYER_POOL_CASES
 from minicnn import layers
 from minicnn.gradient_check import rel_error
-
-CONV_CASES = [  # (x shape, w shape, stride, pad): non-square images, 1x1 / 3x3 / 5x5 filters, batch of 1
-    ((2, 3, 7, 9), (4, 3, 3, 3), 1, 1),
-    ((1, 2, 9, 5), (3, 2, 3, 3), 2, 0),
-    ((3, 1, 8, 6), (5, 1, 5, 5), 1, 2),
-    ((2, 4, 5, 7), (6, 4, 1, 1), 1, 0),
-    ((2, 3, 10, 8), (2, 3, 5, 5), 1, 0),
-    ((1, 3, 11, 9), (4, 3, 3, 3), 2, 2),
-    ((2, 2, 6, 6), (3, 2, 2, 2), 2, 0),
-]
-POOL_CASES = [  # (x shape, pool height, pool width, stride)
-    ((2, 3, 8, 6), 2, 2, 2),
-    ((1, 2, 7, 9), 3, 3, 2),
-    ((2, 1, 5, 6), 2, 3, 1),
-    ((3, 2, 6, 5), 3, 3, 1),
-    ((1, 1, 6, 4), 2, 2, 1),
-]
 
 
 def report(name, ours, reference):
@@ -29,7 +13,7 @@ def report(name, ours, reference):
     return error
 
 
-@pytest.mark.parametrize("x_shape, w_shape, stride, pad", CONV_CASES)
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", LAYER_CONV_CASES)
 def test_conv_matches_naive(x_shape, w_shape, stride, pad):
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
@@ -44,7 +28,7 @@ def test_conv_matches_naive(x_shape, w_shape, stride, pad):
         assert report(name, ours, theirs) < 1e-12
 
 
-@pytest.mark.parametrize("x_shape, pool_height, pool_width, stride", POOL_CASES)
+@pytest.mark.parametrize("x_shape, pool_height, pool_width, stride", LAYER_POOL_CASES)
 def test_max_pool_matches_naive(x_shape, pool_height, pool_width, stride):
     rng = np.random.default_rng(1)
     x = rng.standard_normal(x_shape)
@@ -175,7 +159,7 @@ def test_layers_agree_with_pytorch_when_installed():
 
 @pytest.mark.parametrize("shape", [(1, 1, 2, 2), (2, 3, 8, 6), (3, 2, 10, 4)])
 def test_max_pool_2x2_fast_path_matches_the_general_kernel(shape):
-    from kernels import cpu
+    from minicnn.kernels import cpu
     x = np.random.default_rng(6).integers(0, 3, shape).astype(np.float32)    # small integers: many ties
     general = cpu._max_pool_forward(x, np.empty_like(x[:, :, ::2, ::2]), np.empty(x[:, :, ::2, ::2].shape, np.int32),
                                     2, 2, 2)

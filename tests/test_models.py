@@ -6,7 +6,7 @@ from minicnn import models
 from minicnn.files import load_arrays, save_arrays
 from minicnn.gradient_check import GRADIENT_TOLERANCE, eval_numerical_gradient, gradient_error
 from minicnn.models import AffineLayer, ConvLayer, ConvNet
-from solver import Solver
+from minicnn.solver import Solver
 
 SMALL = dict(conv_layers=[ConvLayer(3, 3, dropout=0.25, pool=False), ConvLayer(4, 3, dropout=0.25)],
              affine_layers=[AffineLayer(5, dropout=0.5)], input_dim=(1, 6, 8))
@@ -30,7 +30,7 @@ def test_whole_model_gradients_match_numerical(hog_dim):
     X, y = small_inputs(model)
 
     def loss_of_params():
-        model.forward_count = 0                 # the same dropout masks in every evaluation
+        model.training_passes = 0               # the same dropout masks in every evaluation
         return model.loss(X, y)
 
     _, grads = loss_of_params()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from minicnn.backend import gpu_available
-from solver import optim
+from minicnn.solver import optim
 
 RULES = [optim.sgd, optim.sgd_momentum, optim.rmsprop, optim.adam]
 STATE_KEYS = {optim.sgd: [], optim.sgd_momentum: ["velocity"], optim.rmsprop: ["cache"], optim.adam: ["m", "v"]}

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from minicnn.backend import get_array_module, gpu_available, to_numpy
-from solver import Solver, TrainingDiverged
-from solver.checkpoint import load_arrays, save_arrays
+from minicnn.solver import Solver, TrainingDiverged
+from minicnn.solver.checkpoint import load_arrays, save_arrays
 
 
 class TwoLayerNet:
@@ -118,8 +118,9 @@ def quiet_solver(model, data, **kwargs):
 
 
 def test_unknown_keyword_argument_is_rejected():
+    """Python names the misspelt keyword (cs231n's Solver raised ValueError; a keyword-only signature, TypeError)."""
     data = make_data()
-    with pytest.raises(ValueError, match="learing_rate"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'learing_rate'"):
         Solver(TwoLayerNet(6), data, learing_rate=1e-3)
 
 
@@ -130,8 +131,23 @@ def test_unknown_update_rule_is_rejected():
 
 def test_flip_needs_images():
     data = make_data(shape=(6,))
-    with pytest.raises(ValueError, match="augment_flip"):
+    with pytest.raises(ValueError, match=r"random_flip: x must be \(N, C, H, W\), got shape \(1, 6\)"):
         Solver(TwoLayerNet(6), data, augment_flip=True)
+
+
+def test_augment_gets_every_training_minibatch_and_the_solvers_generator():
+    seen = []
+
+    def augment(X_batch, rng):
+        seen.append((len(X_batch), rng))
+        return X_batch
+
+    solver = quiet_solver(TwoLayerNet(6), make_data(num_train=100), augment=augment, batch_size=40, num_epochs=1)
+    seen.clear()                                    # the trial call on one sample made when the Solver was built
+    solver.train()
+    assert [size for size, _ in seen] == [40, 40, 20] and all(rng is solver.rng for _, rng in seen)
+    with pytest.raises(ValueError, match="not both"):
+        Solver(TwoLayerNet(6), make_data(), augment=augment, augment_flip=True)
 
 
 def test_checkpoint_folder_and_cs231n_name(tmp_path):

@@ -1,4 +1,5 @@
-"""The command line shared by train_shallow.py, train_deep.py and train_hybrid.py: one paper run, end to end.
+"""One paper run, end to end, and its command line: examples/train_shallow.py, train_deep.py and train_hybrid.py call
+train(), examples/cross_validate.py builds on the pieces.
 
 Everything a run makes goes into RUNS_DIR/NAME/: config.json, checkpoint.npz (each epoch), history.json and the loss
 and accuracy plots (each epoch), model.npz (the best epoch by validation accuracy), and report.json with the
@@ -13,11 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-import minicnn  # before numpy, so that its thread settings reach OpenBLAS and OpenMP (minicnn/__init__.py)
 import numpy as np
 
 from minicnn import data, evaluation, models, plots
-from solver import Solver, TrainingDiverged, TrainingInterrupted, previous_checkpoint
+from minicnn.preprocessing import random_flip
+from minicnn.solver import Solver, TrainingDiverged, TrainingInterrupted, previous_checkpoint
 
 # The paper's recipe (its tables): Adam, learning rate decayed x0.95 per epoch, batch 128.
 RECIPES = {
@@ -92,8 +93,8 @@ def make_solver(model, splits, arguments, hybrid, **options):
     return Solver(model, {name: splits[name] for name in ("X_train", "y_train", "X_val", "y_val")},
                   update_rule="adam", optim_config={"learning_rate": arguments.lr}, lr_decay=arguments.lr_decay,
                   batch_size=arguments.batch_size, num_epochs=arguments.epochs,
-                  augment_flip=not (arguments.no_flip or hybrid), device=arguments.device, seed=arguments.seed,
-                  verbose=not arguments.quiet, progress=not arguments.no_progress, **options)
+                  augment=None if arguments.no_flip or hybrid else random_flip, device=arguments.device,
+                  seed=arguments.seed, verbose=not arguments.quiet, progress=not arguments.no_progress, **options)
 
 
 def epoch_writer(run_dir):
