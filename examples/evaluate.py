@@ -84,8 +84,13 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     out_dir = Path(arguments.out or (Path(arguments.model).parent if arguments.model else "evaluation"))
-    for split_name in arguments.splits:
-        evaluate_split(model, dataset, split_name, out_dir, arguments.mirror)
+    try:
+        for split_name in arguments.splits:
+            evaluate_split(model, dataset, split_name, out_dir, arguments.mirror)
+    except OSError as error:  # a full disk, a folder that cannot be written: each report is written whole or not
+        print(f"error: cannot write into {out_dir}: {error.strerror or error} ({error.filename or 'a report'}); "
+              "choose another folder with --out", file=sys.stderr)
+        return 1
     print(f"reports and confusion matrices are in {out_dir}/")
     return 0
 

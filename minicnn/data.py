@@ -13,8 +13,9 @@ load_fer2013 reads:
   counts as PublicTest unless a val/ folder is there too (see _usage_of_split_folder);
 - minicnn's own array file (.npz, or .npz compressed with xz: .npz.xz) with arrays images, labels, usage.
 
-Row numbers in error messages count data rows from 0, header excluded, so "row 17" is dataset.images[17] and
-the row index that FER2013 image dumps use.
+Errors name the place as a user would look for it: in a CSV the line of the file, counted from 1 with the header
+as line 1 (so "line 19" holds dataset.images[17], row 17 of FER2013 image dumps; blank lines, which are skipped,
+are not counted); in an image folder the image's path; in an .npz file the index of the image in its arrays.
 
 Parsing the CSV takes seconds, so load_fer2013 caches the arrays in an .npz file keyed by the source's size and
 modification time. The cache goes to $MINICNN_CACHE/data when that variable is set; otherwise beside the source
@@ -205,9 +206,14 @@ def _codes(column, allowed, expected, column_name, name):
     bad = np.flatnonzero(codes < 0)
     if bad.size:
         row = bad[0]
-        raise ValueError(f"{name} row {row}: {column_name!r} is {column.iloc[row]!r}, expected {expected}"
+        raise ValueError(f"{name} line {_line(row)}: {column_name!r} is {column.iloc[row]!r}, expected {expected}"
                          f"{_truncation_hint(row, len(column))}")
     return codes
+
+
+def _line(row):
+    """The line of the CSV file that holds data row `row` (0-based): line 1 is the header."""
+    return row + 2
 
 
 def _truncation_hint(row, n_rows):
@@ -226,7 +232,7 @@ def _parse_pixels(pixel_texts, name):
         # Either not 2304 values or not single-spaced: only these few rows are split to tell which.
         found = len(pixel_texts[row].split())
         if found != PIXELS:
-            raise ValueError(f"{name} row {row}: 'pixels' has {found} values, expected "
+            raise ValueError(f"{name} line {_line(row)}: 'pixels' has {found} values, expected "
                              f"{PIXELS}{_truncation_hint(row, len(pixel_texts))}")
     images = np.empty((len(pixel_texts), PIXELS), dtype=np.uint8)
     for start in range(0, len(pixel_texts), ROWS_PER_CHUNK):
@@ -253,11 +259,12 @@ def _bad_pixel_message(chunk, first_row, name):
         values = text.split()
         for position, value in enumerate(values):
             if not (value.isascii() and value.isdigit() and int(value) <= 255):
-                return (f"{name} row {first_row + offset}: pixel {position} of 'pixels' is {value!r}, "
+                return (f"{name} line {_line(first_row + offset)}: pixel {position} of 'pixels' is {value!r}, "
                         f"expected an integer 0..255")
         if len(values) != PIXELS:  # e.g. a value left out between two spaces: the count of spaces looked right
-            return f"{name} row {first_row + offset}: 'pixels' has {len(values)} values, expected {PIXELS}"
-    return f"{name} rows {first_row}..{first_row + len(chunk) - 1}: 'pixels' could not be parsed as integers"
+            return f"{name} line {_line(first_row + offset)}: 'pixels' has {len(values)} values, expected {PIXELS}"
+    return (f"{name} lines {_line(first_row)}..{_line(first_row + len(chunk) - 1)}: 'pixels' could not be parsed as "
+            "integers")
 
 
 def _read_tar(path):
@@ -413,7 +420,7 @@ def _check_codes(codes, n, n_values, array_name, name):
         raise ValueError(f"{name}: {array_name} is {codes.dtype} {codes.shape}, expected integers ({n},)")
     bad = np.flatnonzero((codes < 0) | (codes >= n_values))
     if bad.size:
-        raise ValueError(f"{name} row {bad[0]}: {array_name} is {codes[bad[0]]}, expected 0..{n_values - 1}")
+        raise ValueError(f"{name} image {bad[0]}: {array_name} is {codes[bad[0]]}, expected 0..{n_values - 1}")
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -98,13 +98,48 @@ def make_solver(model, splits, arguments, hybrid, **options):
 
 
 def epoch_writer(run_dir):
-    """A Solver callback that writes history.json and the loss and accuracy plots after every epoch."""
+    """A Solver callback that writes history.json and the loss and accuracy plots after every epoch.
+
+    history.json also keeps epoch_seconds, the wall time of each epoch (training and scoring), carried over from
+    the file when a run resumes; the first epoch after a resume includes the time to load the data and start.
+    """
+    seconds = _earlier_epoch_seconds(run_dir / "history.json")
+    last_end = time.perf_counter()
+
     def write(solver):
+        nonlocal last_end
+        seconds[solver.epoch - 1:] = [time.perf_counter() - last_end]   # a repeated epoch replaces its old time
+        last_end = time.perf_counter()
         history = {"loss_history": solver.loss_history, "train_acc_history": solver.train_acc_history,
-                   "val_acc_history": solver.val_acc_history, "learning_rate": solver.learning_rate()}
+                   "val_acc_history": solver.val_acc_history, "learning_rate": solver.learning_rate(),
+                   "epoch_seconds": seconds}
         evaluation.write_report(run_dir / "history.json", history)
         plots.plot_training_run(history, run_dir)
     return write
+
+
+def _earlier_epoch_seconds(history_path):
+    """The epoch_seconds of an existing history.json ([] for none, or for one written before they were kept)."""
+    try:
+        return list(json.loads(history_path.read_text()).get("epoch_seconds", []))
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
+def machine_description():
+    """What the run ran on, for its config.json: the processor, its cores, Python and NumPy."""
+    import platform
+    return (f"{_processor_name() or platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, NumPy {np.__version__}")
+
+
+def _processor_name():
+    """The processor's model name from /proc/cpuinfo on Linux ('AMD EPYC ...'), else None."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            return next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), None)
+    except OSError:
+        return None
 
 
 def kept_checkpoint(solver, checkpoint):
@@ -116,6 +151,15 @@ def kept_checkpoint(solver, checkpoint):
 
 def train(depth, hybrid=False, argv=None):
     """Parse the command line, train, save the best model and its validation report. Returns the exit status."""
+    try:
+        return _train(depth, hybrid, argv)
+    except KeyboardInterrupt:  # Ctrl-C outside training, or a second one inside: every file is whole or absent
+        print("\ninterrupted: nothing was left half-written; a checkpoint written before is intact and "
+              "--resume continues from it", file=sys.stderr)
+        return 130
+
+
+def _train(depth, hybrid, argv):
     arguments = parse_arguments(depth, hybrid, argv)
     run_dir = Path(arguments.runs_dir) / arguments.name
     checkpoint = run_dir / "checkpoint.npz"
@@ -134,7 +178,7 @@ def train(depth, hybrid=False, argv=None):
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         evaluation.write_report(run_dir / "config.json", {"arguments": vars(arguments), "depth": depth,
-                                                          "hybrid": hybrid,
+                                                          "hybrid": hybrid, "machine": machine_description(),
                                                           "architecture": json.loads(model.architecture.to_json())})
         train_and_save(solver, model, splits, run_dir)
     except TrainingDiverged as error:

@@ -157,7 +157,7 @@ def test_image_folder_errors_name_the_problem(tmp_path, images):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Malformed files: each problem is a ValueError that names the file and the row
+# Malformed files: each problem is a ValueError that names the file and the line
 # ----------------------------------------------------------------------------------------------------------------
 
 def with_pixel(pixels, position, value):
@@ -168,45 +168,48 @@ def with_pixel(pixels, position, value):
 
 
 BAD_FIELDS = [  # (row, column, corruption of the field, expected message)
-    pytest.param(1, 1, lambda p: p.rsplit(' ', 1)[0], "fer2013.csv row 1: 'pixels' has 2303 values, expected 2304",
+    pytest.param(1, 1, lambda p: p.rsplit(' ', 1)[0], "fer2013.csv line 3: 'pixels' has 2303 values, expected 2304",
                  id='too-few-pixels'),
-    pytest.param(2, 1, lambda p: p + ' 7', "fer2013.csv row 2: 'pixels' has 2305 values, expected 2304",
+    pytest.param(2, 1, lambda p: p + ' 7', "fer2013.csv line 4: 'pixels' has 2305 values, expected 2304",
                  id='too-many-pixels'),
-    pytest.param(0, 1, lambda p: '', "fer2013.csv row 0: 'pixels' has 0 values, expected 2304", id='no-pixels'),
+    pytest.param(0, 1, lambda p: '', "fer2013.csv line 2: 'pixels' has 0 values, expected 2304", id='no-pixels'),
     pytest.param(3, 1, lambda p: with_pixel(p, 5, '256'),
-                 "fer2013.csv row 3: pixel 5 of 'pixels' is '256', expected an integer 0..255", id='pixel-256'),
-    pytest.param(3, 1, lambda p: with_pixel(p, 5, '-1'), "row 3: pixel 5 of 'pixels' is '-1'",
+                 "fer2013.csv line 5: pixel 5 of 'pixels' is '256', expected an integer 0..255", id='pixel-256'),
+    pytest.param(3, 1, lambda p: with_pixel(p, 5, '-1'), "line 5: pixel 5 of 'pixels' is '-1'",
                  id='pixel-negative'),
-    pytest.param(3, 1, lambda p: with_pixel(p, 5, '3.5'), "row 3: pixel 5 of 'pixels' is '3.5'",
+    pytest.param(3, 1, lambda p: with_pixel(p, 5, '3.5'), "line 5: pixel 5 of 'pixels' is '3.5'",
                  id='pixel-fraction'),
-    pytest.param(3, 1, lambda p: with_pixel(p, 2303, 'x'), "row 3: pixel 2303 of 'pixels' is 'x'", id='pixel-letter'),
-    pytest.param(3, 1, lambda p: with_pixel(p, 7, '1' * 25), "row 3: pixel 7 of 'pixels' is '" + '1' * 25 + "'",
+    pytest.param(3, 1, lambda p: with_pixel(p, 2303, 'x'), "line 5: pixel 2303 of 'pixels' is 'x'", id='pixel-letter'),
+    pytest.param(3, 1, lambda p: with_pixel(p, 7, '1' * 25), "line 5: pixel 7 of 'pixels' is '" + '1' * 25 + "'",
                  id='pixel-overflowing-int64'),
-    pytest.param(3, 1, lambda p: with_pixel(p, 0, ''), "row 3: 'pixels' has 2303 values, expected 2304",
+    pytest.param(3, 1, lambda p: with_pixel(p, 0, ''), "line 5: 'pixels' has 2303 values, expected 2304",
                  id='empty-value'),
-    pytest.param(1, 0, lambda e: '7', "fer2013.csv row 1: 'emotion' is '7', expected an integer 0..6", id='label-7'),
-    pytest.param(1, 0, lambda e: 'happy', "row 1: 'emotion' is 'happy', expected an integer 0..6", id='label-word'),
-    pytest.param(1, 0, lambda e: '2.0', "row 1: 'emotion' is '2.0'", id='label-fraction'),
+    pytest.param(1, 0, lambda e: '7', "fer2013.csv line 3: 'emotion' is '7', expected an integer 0..6", id='label-7'),
+    pytest.param(1, 0, lambda e: 'happy', "line 3: 'emotion' is 'happy', expected an integer 0..6", id='label-word'),
+    pytest.param(1, 0, lambda e: '2.0', "line 3: 'emotion' is '2.0'", id='label-fraction'),
     pytest.param(2, 2, lambda u: 'Train',
-                 "fer2013.csv row 2: 'Usage' is 'Train', expected one of Training, PublicTest, PrivateTest",
+                 "fer2013.csv line 4: 'Usage' is 'Train', expected one of Training, PublicTest, PrivateTest",
                  id='unknown-usage'),
 ]
 
 
 @pytest.mark.parametrize('row, column, corrupt, message', BAD_FIELDS)
-def test_bad_field_names_file_and_row(tmp_path, images, row, column, corrupt, message):
+def test_bad_field_names_file_and_line(tmp_path, images, row, column, corrupt, message):
     rows = csv_rows(images)
     rows[row][column] = corrupt(rows[row][column])
     path = write_csv(tmp_path / 'fer2013.csv', rows_text(rows))
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
         data.load_fer2013(path)
+    # The line named is the line of the file that a user's editor shows with the bad field in it.
+    line = int(re.search(r'line (\d+)', str(error.value)).group(1))
+    assert path.read_text().splitlines()[line - 1].split(',')[column] == rows[row][column]
 
 
 @pytest.mark.parametrize('name', ['fer2013.csv', 'fer2013.csv.gz'])
 def test_truncated_file_points_at_the_cut(tmp_path, images, name):
     text = csv_text(images)
     path = write_csv(tmp_path / name, text[:len(text) - 3000])  # cut inside the last row's pixels
-    with pytest.raises(ValueError, match=re.escape("row 4: 'Usage' is '', expected one of Training, PublicTest, "
+    with pytest.raises(ValueError, match=re.escape("line 6: 'Usage' is '', expected one of Training, PublicTest, "
                                                    "PrivateTest (this is the last row: is the file cut short?)")):
         data.load_fer2013(path)
 
@@ -247,7 +250,7 @@ def test_bad_npz_files(tmp_path, images):
     with pytest.raises(ValueError, match=re.escape('partial.npz: missing array(s) usage; found images, labels')):
         data.load_fer2013(tmp_path / 'partial.npz')
     np.savez(tmp_path / 'label.npz', images=images, labels=np.array([0, 1, 9, 2, 3]), usage=np.zeros(5, np.int8))
-    with pytest.raises(ValueError, match=re.escape('label.npz row 2: labels is 9, expected 0..6')):
+    with pytest.raises(ValueError, match=re.escape('label.npz image 2: labels is 9, expected 0..6')):
         data.load_fer2013(tmp_path / 'label.npz')
     np.savez(tmp_path / 'pickled.npz', images=images, labels=np.array([{}] * 5, dtype=object), usage=np.zeros(5))
     with pytest.raises(ValueError, match='pickled.npz: Object arrays cannot be loaded'):

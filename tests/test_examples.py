@@ -130,13 +130,13 @@ def test_missing_data_exits_2_and_says_where_to_get_it(script, trained_run, work
 
 
 @pytest.mark.parametrize("script", ["train_shallow.py", "evaluate.py", "cross_validate.py"])
-def test_a_malformed_data_file_exits_2_and_names_the_row(script, trained_run, workspace):
+def test_a_malformed_data_file_exits_2_and_names_the_line(script, trained_run, workspace):
     bad = workspace / "bad.csv"
     bad.write_text("emotion,pixels,Usage\n9,1 2 3,Training\n")
     extra = ["--model", trained_run / "model.npz"] if script == "evaluate.py" else ["--runs-dir", workspace / "runs"]
     result = run_script(script, "--data", bad, *extra, workspace=workspace)
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("error: bad.csv row 0: 'emotion' is '9'"), result.stderr
+    assert result.stderr.startswith("error: bad.csv line 2: 'emotion' is '9'"), result.stderr
 
 
 def test_train_hybrid_help_lists_depth(workspace):
@@ -209,3 +209,12 @@ def test_minimal_train_trains_one_epoch_and_prints_the_validation_accuracy(works
     assert "(Epoch 1 / 1)" in result.stdout
     accuracy = float(result.stdout.rsplit("PublicTest (validation) accuracy: ", 1)[1])
     assert 0 <= accuracy <= 1
+
+
+def test_evaluate_says_when_it_cannot_write_its_reports(trained_run, workspace):
+    blocker = workspace / "a_file"
+    blocker.write_text("a file where the output folder should be")
+    result = run_script("evaluate.py", "--model", trained_run / "model.npz", "--data", workspace / "fer2013.csv",
+                        "--splits", "PublicTest", "--out", blocker / "reports", workspace=workspace)
+    assert result.returncode == 1, result.stderr
+    assert f"cannot write into {blocker / 'reports'}" in result.stderr and "Traceback" not in result.stderr
