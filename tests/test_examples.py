@@ -72,6 +72,9 @@ def test_train_shallow_writes_model_report_and_plots(trained_run):
         assert (trained_run / name).is_file(), f"{name} is missing"
     report = json.loads((trained_run / "report.json").read_text())
     assert report["split"] == "PublicTest" and report["count"] == ROWS_PER_SPLIT["PublicTest"]
+    history = json.loads((trained_run / "history.json").read_text())
+    assert len(history["epoch_seconds"]) == 1 and history["epoch_seconds"][0] > 0
+    assert "cores, Python" in json.loads((trained_run / "config.json").read_text())["machine"]
 
 
 def test_train_shallow_resume_continues_from_the_checkpoint(trained_run, workspace):
@@ -87,6 +90,7 @@ def test_train_shallow_resume_continues_from_the_checkpoint(trained_run, workspa
     history = json.loads((resumed / "history.json").read_text())
     assert len(history["train_acc_history"]) == len(history["val_acc_history"]) == 2
     assert len(history["loss_history"]) == 2 and history["loss_history"][0] == 123.0  # one minibatch per epoch
+    assert len(history["epoch_seconds"]) == 2     # the first epoch's time came from the history.json it resumed
 
 
 def test_evaluate_writes_a_report_per_split(trained_run, workspace):
