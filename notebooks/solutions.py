@@ -35,3 +35,26 @@ def numerical_gradient(f, x, h=1e-5):
         x[index] = kept
         grad[index] = (above - below) / (2 * h)
     return grad
+
+
+# ----------------------------------------------------------------------------------- notebook 2: convolution
+def conv_forward(x, w, b, stride, pad):
+    """x: (N, C, H, W), w: (F, C, HH, WW), b: (F,) -> out: (N, F, H', W'), by loops over the output."""
+    N, _, H, W = x.shape
+    F, _, HH, WW = w.shape
+    out = np.zeros((N, F, 1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride))
+    padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    for n, f, i, j in np.ndindex(out.shape):
+        out[n, f, i, j] = np.sum(padded[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW] * w[f]) + b[f]
+    return out
+
+
+def conv_backward(dout, x, w, stride, pad):
+    """dout: (N, F, H', W') -> dx: x's shape, dw: w's shape, db: (F,), through im2col and col2im."""
+    from minicnn.kernels import reference
+    F, _, HH, WW = w.shape
+    dout_rows = dout.transpose(1, 0, 2, 3).reshape(F, -1)
+    cols = reference.im2col(x, HH, WW, pad, stride)
+    dcols = w.reshape(F, -1).T @ dout_rows
+    return (reference.col2im(dcols, x.shape, HH, WW, pad, stride), (dout_rows @ cols.T).reshape(w.shape),
+            dout_rows.sum(axis=1))
