@@ -58,3 +58,26 @@ def conv_backward(dout, x, w, stride, pad):
     dcols = w.reshape(F, -1).T @ dout_rows
     return (reference.col2im(dcols, x.shape, HH, WW, pad, stride), (dout_rows @ cols.T).reshape(w.shape),
             dout_rows.sum(axis=1))
+
+
+# ---------------------------------------------------------------- notebook 3: pooling, batch norm, dropout
+def max_pool_forward(x):
+    """x: (N, C, H, W), H and W even -> out: (N, C, H / 2, W / 2)."""
+    N, C, H, W = x.shape
+    return x.reshape(N, C, H // 2, 2, W // 2, 2).max(axis=(3, 5))
+
+
+def max_pool_backward(dout, x):
+    """dout: (N, C, H / 2, W / 2), x: (N, C, H, W) without ties -> dx: x's shape."""
+    N, C, H, W = x.shape
+    windows = x.reshape(N, C, H // 2, 2, W // 2, 2)
+    winners = windows == windows.max(axis=(3, 5), keepdims=True)
+    return (winners * dout[:, :, :, None, :, None]).reshape(x.shape)
+
+
+def batchnorm_backward(dout, x, gamma, eps=1e-5):
+    """dout, x: (N, D), gamma: (D,) -> dx: (N, D), dgamma: (D,), dbeta: (D,), in training mode."""
+    std = np.sqrt(x.var(axis=0) + eps)
+    x_hat = (x - x.mean(axis=0)) / std
+    dx = gamma / std * (dout - dout.mean(axis=0) - x_hat * (dout * x_hat).mean(axis=0))
+    return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
