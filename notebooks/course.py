@@ -103,8 +103,8 @@ def synthetic_images(labels, rng):
     patterns = np.zeros((len(data.CLASS_NAMES), 48, 48))
     for pattern in patterns:
         for row, column in pattern_rng.uniform(8, 40, size=(3, 2)):
-            pattern += 60 * np.exp(-((rows - row) ** 2 + (columns - column) ** 2) / 40)
-    images = 100 + patterns[labels] + rng.normal(0, 40, size=(len(labels), 48, 48))
+            pattern += 40 * np.exp(-((rows - row) ** 2 + (columns - column) ** 2) / 40)
+    images = 100 + patterns[labels] + rng.normal(0, 55, size=(len(labels), 48, 48))
     return np.clip(images, 0, 255).astype(np.uint8)
 
 

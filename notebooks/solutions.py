@@ -81,3 +81,19 @@ def batchnorm_backward(dout, x, gamma, eps=1e-5):
     x_hat = (x - x.mean(axis=0)) / std
     dx = gamma / std * (dout - dout.mean(axis=0) - x_hat * (dout * x_hat).mean(axis=0))
     return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+
+
+# ---------------------------------------------------------------------------- notebook 4: the update rules
+def sgd_momentum_step(w, dw, velocity, learning_rate=1e-2, momentum=0.9):
+    """w, dw, velocity: the same shape -> (next_w, next_velocity)."""
+    velocity = momentum * velocity - learning_rate * dw
+    return w + velocity, velocity
+
+
+def adam_step(w, dw, m, v, t, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
+    """w, dw, m, v: the same shape; t: steps taken before this one -> (next_w, next_m, next_v)."""
+    t += 1
+    m = beta1 * m + (1 - beta1) * dw
+    v = beta2 * v + (1 - beta2) * dw ** 2
+    step = learning_rate * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + epsilon)
+    return w - step, m, v
