@@ -97,3 +97,22 @@ def adam_step(w, dw, m, v, t, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilo
     v = beta2 * v + (1 - beta2) * dw ** 2
     step = learning_rate * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + epsilon)
     return w - step, m, v
+
+
+# --------------------------------------------------------------------------------------------- notebook 7: GPU
+def im2col_by_threads(x, kernel_height, kernel_width, pad, stride):
+    """x: (N, C, H, W) -> cols, each entry computed from its flat index alone, as a CUDA thread computes it."""
+    N, C, H, W = x.shape
+    out_height = 1 + (H + 2 * pad - kernel_height) // stride
+    out_width = 1 + (W + 2 * pad - kernel_width) // stride
+    cols = np.empty((C * kernel_height * kernel_width, N * out_height * out_width), dtype=x.dtype)
+    flat = cols.reshape(-1)
+    for index in range(flat.size):
+        rest, ow = divmod(index, out_width)
+        rest, oh = divmod(rest, out_height)
+        rest, n = divmod(rest, N)
+        rest, j = divmod(rest, kernel_width)
+        c, i = divmod(rest, kernel_height)
+        h, w = oh * stride + i - pad, ow * stride + j - pad
+        flat[index] = x[n, c, h, w] if 0 <= h < H and 0 <= w < W else 0
+    return cols
