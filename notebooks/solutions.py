@@ -116,3 +116,13 @@ def im2col_by_threads(x, kernel_height, kernel_width, pad, stride):
         h, w = oh * stride + i - pad, ow * stride + j - pad
         flat[index] = x[n, c, h, w] if 0 <= h < H and 0 <= w < W else 0
     return cols
+
+
+# ---------------------------------------------------------------------------------- notebook 6: looking inside
+def saliency(model, images, classes):
+    """images: (N, C, H, W) centred, classes: (N,) -> saliency: (N, H, W), max over channels of |d score_c / dx|."""
+    from minicnn import visualize
+    outputs, caches = visualize.forward(model, images)
+    dscores = np.zeros_like(outputs[-1])
+    dscores[np.arange(len(images)), classes] = 1
+    return np.abs(visualize.backward(model, dscores, caches)).max(axis=1)
