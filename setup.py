@@ -12,7 +12,7 @@ setup(
     # are installed as its parts minicnn.kernels and minicnn.solver.
     packages=["minicnn", "minicnn.kernels", "minicnn.solver"],
     package_dir={"minicnn": "minicnn", "minicnn.kernels": "kernels", "minicnn.solver": "solver"},
-    package_data={"minicnn.kernels": ["cuda/*.cu", "cuda/*.h"]},
+    package_data={"minicnn.kernels": ["cuda/*.cu", "cuda/*.h"], "minicnn": ["pretrained/*.npz", "pretrained/*.md"]},
     python_requires=">=3.10",
     install_requires=["numpy", "numba", "pandas", "scikit-image", "matplotlib", "tqdm"],
     extras_require={
