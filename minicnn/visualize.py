@@ -91,26 +91,31 @@ def saliency_maps(model, images, classes=None):
 
 
 # ------------------------------------------------------------------------------ images made by gradient ascent
-def _centred(model, pixels):
-    """pixels: (C, H, W) -> the network's input (1, C, H, W): minus the mean image resized to H x W (none: 0)."""
+def _mean_face(model, height, width):
+    """The model's mean training image resized to (height, width), float64 (zeros when the model has none)."""
     if model.mean_image is None:
-        return pixels[np.newaxis]
-    mean = resize(np.asarray(model.mean_image, dtype=np.float64), pixels.shape[1:], order=1)
-    return (pixels - mean)[np.newaxis]
+        return np.zeros((height, width))
+    return resize(np.asarray(model.mean_image, dtype=np.float64), (height, width), order=1)
+
+
+def _centred(model, pixels):
+    """pixels: (N, C, H, W) -> the network's input, pixels minus the mean face resized to H x W."""
+    return pixels - _mean_face(model, *pixels.shape[2:])
 
 
 def _ascent_step(pixels, gradient, step_size):
-    """One gradient-ascent step of step_size grey levels on average, kept within the grey levels 0..255."""
-    step = step_size * gradient / (np.abs(gradient).mean() + 1e-12)
+    """One gradient-ascent step of step_size grey levels on average in each image, kept within 0..255.
+    pixels, gradient: (N, C, H, W)."""
+    step = step_size * gradient / (np.abs(gradient).mean(axis=(1, 2, 3), keepdims=True) + 1e-12)
     return np.clip(pixels + step, *PIXEL_RANGE)
 
 
 def _jittered_gradient(gradient_of, pixels, jitter, rng):
-    """gradient_of(pixels) computed on the image rolled by a random shift of up to `jitter` pixels each way, then
+    """gradient_of(pixels) computed on the images rolled by a random shift of up to `jitter` pixels each way, then
     rolled back: the shift keeps the ascent from building the same high-frequency pattern at fixed places."""
     shift = tuple(int(s) for s in rng.integers(-jitter, jitter + 1, size=2))
-    gradient = gradient_of(np.roll(pixels, shift, axis=(1, 2)))
-    return np.roll(gradient, (-shift[0], -shift[1]), axis=(1, 2))
+    gradient = gradient_of(np.roll(pixels, shift, axis=(2, 3)))
+    return np.roll(gradient, (-shift[0], -shift[1]), axis=(2, 3))
 
 
 def _size_multiple(model, layer):
@@ -132,27 +137,27 @@ def _octave_sizes(height, width, octaves, octave_scale, multiple):
 
 
 def deep_dream(model, pixels, layer, steps=10, step_size=1.5, jitter=2, octaves=3, octave_scale=1.4, seed=0):
-    """DeepDream: change the image so that conv layer `layer` responds more, by gradient ascent on the input.
+    """DeepDream: change images so that conv layer `layer` responds more, by gradient ascent on the input.
 
-    pixels: (C, H, W) grey levels 0..255 (H, W multiples of the layer's total pooling and stride). The objective
-    is 0.5 * ||activations of layer||^2, whose gradient with respect to the activations is the activations
-    themselves. Each of the `steps` steps per octave moves step_size grey levels on average, on a randomly
-    jittered copy; octaves: the dream starts on the image shrunk by octave_scale ** (octaves - 1), and the details
-    it adds are enlarged and carried on to each larger octave, up to the image's own size.
-    Returns the dreamed image (C, H, W) float64, within 0..255.
+    pixels: (N, C, H, W) grey levels 0..255 (H, W multiples of the layer's total pooling and stride). The
+    objective of each image is 0.5 * ||its activations at layer||^2, whose gradient with respect to the
+    activations is the activations themselves. Each of the `steps` steps per octave moves step_size grey levels on
+    average, on a randomly jittered copy; octaves: the dream starts on the images shrunk by
+    octave_scale ** (octaves - 1), and the details it adds are enlarged and carried on to each larger octave, up
+    to the images' own size. Returns the dreamed images (N, C, H, W) float64, within 0..255.
     """
     if not 1 <= layer <= len(model.architecture.conv_layers):
         raise ValueError(f"deep_dream works on conv layers 1..{len(model.architecture.conv_layers)}, got {layer}")
     rng = np.random.default_rng(seed)
     pixels = np.asarray(pixels, dtype=np.float64)
 
-    def gradient_of(image):
-        outputs, caches = forward(model, _centred(model, image), layer)
-        return backward(model, outputs[-1], caches)[0].astype(np.float64)
+    def gradient_of(images):
+        outputs, caches = forward(model, _centred(model, images), layer)
+        return backward(model, outputs[-1], caches).astype(np.float64)
 
     detail = None
-    for size in _octave_sizes(*pixels.shape[1:], octaves, octave_scale, _size_multiple(model, layer)):
-        base = resize(pixels, (pixels.shape[0], *size), order=1, preserve_range=True)
+    for size in _octave_sizes(*pixels.shape[2:], octaves, octave_scale, _size_multiple(model, layer)):
+        base = resize(pixels, (*pixels.shape[:2], *size), order=1, preserve_range=True)
         detail = np.zeros_like(base) if detail is None else resize(detail, base.shape, order=1)
         dream = np.clip(base + detail, *PIXEL_RANGE)
         for _ in range(steps):
@@ -161,35 +166,35 @@ def deep_dream(model, pixels, layer, steps=10, step_size=1.5, jitter=2, octaves=
     return dream
 
 
-def class_model_image(model, target_class, steps=150, step_size=2.0, l2_reg=1e-5, blur_every=10, blur_sigma=0.5,
-                      jitter=2, seed=0):
-    """An image the network scores as target_class: gradient ascent on score[target_class] - l2_reg * ||x||^2
-    from a little noise around the mean face, where x is the centred image (cs231n, Simonyan et al.).
+def class_model_images(model, classes, steps=100, step_size=2.0, l2_reg=1e-5, blur_every=10, blur_sigma=0.5,
+                       jitter=2, seed=0):
+    """For each class c of classes, an image the network scores as c: gradient ascent on score[c] - l2_reg *
+    ||x||^2 from a little noise around the mean face, where x is the centred image (cs231n, Simonyan et al.).
 
     The L2 term keeps x near the mean face and a Gaussian blur of blur_sigma pixels every blur_every steps removes
     the high-frequency noise that the ascent would otherwise build. Each step moves step_size grey levels on
-    average. Returns pixels (C, H, W) float64 within 0..255, of the model's input size.
+    average. classes: (N,) class indices. Returns pixels (N, C, H, W) float64 within 0..255, of the model's input
+    size; all N images are made together, one forward and backward pass per step.
     """
-    if not 0 <= target_class < model.architecture.num_classes:
-        raise ValueError(f"class {target_class} does not exist: the model has classes "
-                         f"0..{model.architecture.num_classes - 1}")
+    classes = np.asarray(classes)
+    if classes.ndim != 1 or classes.min(initial=0) < 0 or classes.max(initial=0) >= model.architecture.num_classes:
+        raise ValueError(f"classes must be a list of class indices in 0..{model.architecture.num_classes - 1}, "
+                         f"got {classes.tolist()}")
     rng = np.random.default_rng(seed)
-    channels, height, width = model.architecture.input_dim
-    mean = np.zeros((channels, height, width)) if model.mean_image is None else \
-        np.broadcast_to(np.asarray(model.mean_image, dtype=np.float64), (channels, height, width))
-    pixels = np.clip(mean + rng.normal(0, 10, size=mean.shape), *PIXEL_RANGE)
+    shape = (len(classes), *model.architecture.input_dim)
+    pixels = np.clip(_mean_face(model, *shape[2:]) + rng.normal(0, 10, size=shape), *PIXEL_RANGE)
 
-    def gradient_of(image):
-        centred = _centred(model, image)
+    def gradient_of(images):
+        centred = _centred(model, images)
         outputs, caches = forward(model, centred)
         dscores = np.zeros_like(outputs[-1])
-        dscores[0, target_class] = 1
-        return backward(model, dscores, caches)[0].astype(np.float64) - 2 * l2_reg * centred[0]
+        dscores[np.arange(len(classes)), classes] = 1
+        return backward(model, dscores, caches).astype(np.float64) - 2 * l2_reg * centred
 
     for step in range(1, steps + 1):
         pixels = _ascent_step(pixels, _jittered_gradient(gradient_of, pixels, jitter, rng), step_size)
         if blur_every and step % blur_every == 0:
-            pixels = gaussian_filter(pixels, sigma=(0, blur_sigma, blur_sigma))
+            pixels = gaussian_filter(pixels, sigma=(0, 0, blur_sigma, blur_sigma))
     return pixels
 
 
