@@ -19,7 +19,7 @@ from skimage.feature import Cascade
 from skimage.transform import resize
 
 from minicnn import data, features, models
-from minicnn.plots import saved_figure
+from minicnn.plots import DPI, saved_figure
 
 DETECTION_MAX_SIDE = 1024      # photos are shrunk to this longer side for detection: its time grows with the area
 MIN_FACE_FRACTION = 1 / 16     # the smallest face searched for, as a fraction of the photo's shorter side
@@ -27,6 +27,7 @@ SCALE_FACTOR = 1.2             # the search window grows by this factor from one
 MIN_NEIGHBOURS = 6             # overlapping hits needed to accept a face; fewer let textures pass as faces
 OVERLAP_TO_MERGE = 0.5         # a box that covers more than this share of a larger face is the same face
 FACE_MARGIN = 0.1              # the crop adds this share of the box on each side: FER2013's faces show the chin
+ANNOTATED_MAX_SIDE = 1200      # pixels: the annotated copy of a larger photo is shrunk to this
 
 
 def read_image(path):
@@ -178,8 +179,9 @@ def plot_emotions(image, results, path):
     """
     image = np.asarray(image)
     height, width = image.shape[:2]
-    scale = 8 / max(height, width)                 # the figure's longer side is 8 inches, whatever the photo's size
-    with saved_figure(path, figsize=(width * scale, height * scale)) as (fig, ax):
+    # The photo's own size (one pixel of the PNG per pixel of the photo), up to ANNOTATED_MAX_SIDE pixels
+    inches_per_pixel = min(1, ANNOTATED_MAX_SIDE / max(height, width)) / DPI
+    with saved_figure(path, figsize=(width * inches_per_pixel, height * inches_per_pixel)) as (fig, ax):
         ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255 if image.dtype.kind != "f" else 1)
         for result in results:
             x, y, box_width, box_height = result["box"]

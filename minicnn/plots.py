@@ -19,6 +19,8 @@ from minicnn.backend import to_numpy
 from minicnn.data import CLASS_NAMES
 from minicnn.evaluation import check_confusion_matrix
 
+DPI = 120  # pixels per inch of the PNG files
+
 
 @contextlib.contextmanager
 def saved_figure(path, figsize=(8, 5), nrows=1, ncols=1):
@@ -29,7 +31,7 @@ def saved_figure(path, figsize=(8, 5), nrows=1, ncols=1):
         yield fig, ax
         folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
-        fig.savefig(path, dpi=120, bbox_inches="tight")
+        fig.savefig(path, dpi=DPI, bbox_inches="tight")
     finally:
         plt.close(fig)
 
