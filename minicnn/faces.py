@@ -8,6 +8,7 @@ the shape of the `fer` package's detect_emotions, one dict per face, boxes in th
 (x from the left, y from the top). The cascade is the frontal-face file that scikit-image ships: no OpenCV and
 no download. A large photo is shrunk for the detection only; the faces are cropped from the full-size photo.
 """
+import functools
 import os
 
 import numpy as np
@@ -40,7 +41,7 @@ def read_image(path):
     try:
         with Image.open(path) as image:
             image = ImageOps.exif_transpose(image)
-            pixels = np.asarray(image.convert("L" if image.mode in ("1", "L", "I", "I;16", "F") else "RGB"))
+            pixels = np.asarray(image.convert("L" if image.mode in ("1", "L", "LA") else "RGB"))
     except FileNotFoundError:
         raise ValueError(f"{path}: no such file") from None
     except UnidentifiedImageError:
@@ -62,15 +63,10 @@ def grey_levels(image):
     return 255.0 * grey
 
 
-_detector = None
-
-
+@functools.lru_cache(maxsize=1)
 def _cascade():
-    """The LBP frontal-face cascade, loaded once (it is read from an XML file)."""
-    global _detector
-    if _detector is None:
-        _detector = Cascade(lbp_frontal_face_cascade_filename())
-    return _detector
+    """The LBP frontal-face cascade, read from its XML file once."""
+    return Cascade(lbp_frontal_face_cascade_filename())
 
 
 def detect_faces(grey, min_face_fraction=MIN_FACE_FRACTION, max_side=DETECTION_MAX_SIDE):
