@@ -256,7 +256,8 @@ def plot_filters(weights, path, columns=8, title=None):
     stretched = (weights - lows) / spans
     panels = [Panel(displayable(w), f"{index}", value_range=(0, 1)) for index, w in enumerate(stretched)]
     rows = [panels[start:start + columns] for start in range(0, len(panels), columns)]
-    title = title or f"First conv layer: {len(weights)} filters of {weights.shape[2]}x{weights.shape[3]}"
+    title = title or (f"First conv layer: {len(weights)} filters of {weights.shape[2]}x{weights.shape[3]}\n"
+                      f"(dark: each filter's most negative weight, light: its most positive)")
     return plot_grid(rows, path, title, panel_size=0.9)
 
 
@@ -286,6 +287,9 @@ def plot_image_rows(path, title, faces, results, result_label, titles, result_cm
 
 
 def plot_class_models(images, path, class_names=CLASS_NAMES):
-    """One class-model image per class, titled with its class: images: a list of (C, H, W) pixels. Returns path."""
-    panels = [Panel(displayable(image), name) for image, name in zip(images, class_names)]
-    return plot_grid([panels], path, "Class models: inputs that maximise each class score", panel_size=1.6)
+    """One class-model image per class, titled with its class: images: a list of (C, H, W) pixels. Each image is
+    stretched to its own darkest..lightest grey, since the L2 term keeps them all close to the mean face.
+    Returns path."""
+    panels = [Panel(displayable(image), name, value_range=None) for image, name in zip(images, class_names)]
+    return plot_grid([panels], path, "Class models: inputs that maximise each class score (contrast stretched)",
+                     panel_size=1.6)
