@@ -17,7 +17,6 @@ import json
 import sys
 from pathlib import Path
 
-import minicnn  # noqa: F401  (before numpy, so that its thread settings reach OpenBLAS and OpenMP)
 from tqdm import tqdm
 
 from minicnn import data, faces

@@ -15,11 +15,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import minicnn  # noqa: F401  (before numpy, so that its thread settings reach OpenBLAS and OpenMP)
 import numpy as np
 from skimage import data as skimage_data
 
-from minicnn import data, faces, visualize
+from minicnn import data, faces, preprocessing, visualize
 
 
 def parse_arguments(argv=None):
@@ -61,7 +60,7 @@ def faces_per_expression(data_argument):
 
 def centred(model, face_images):
     """uint8 (N, 48, 48) -> the network's input (N, 1, 48, 48), centred on the model's mean image."""
-    return data.preprocess(face_images, model.mean_image)[0]
+    return preprocessing.preprocess(face_images, model.mean_image)[0]
 
 
 def draw_figures(model, face, expression_faces, names, layer, out_dir):

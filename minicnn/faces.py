@@ -19,7 +19,7 @@ from skimage.data import lbp_frontal_face_cascade_filename
 from skimage.feature import Cascade
 from skimage.transform import resize
 
-from minicnn import data, features, models
+from minicnn import data, models, preprocessing
 from minicnn.plots import DPI, saved_figure
 
 DETECTION_MAX_SIDE = 1024      # photos are shrunk to this longer side for detection: its time grows with the area
@@ -123,29 +123,16 @@ def emotion_probabilities(model, faces):
     """
     if model.mean_image is None:
         raise ValueError("the model holds no mean training image, so faces cannot be prepared as in training")
-    X, _ = data.preprocess(faces, model.mean_image)
-    scores = model.scores((X, features.hog_features(faces, cache=False)) if model.architecture.hog_dim else X)
-    scores = np.asarray(scores, dtype=np.float64)
-    exponentials = np.exp(scores - scores.max(axis=1, keepdims=True))    # shifted: exp never overflows
-    return exponentials / exponentials.sum(axis=1, keepdims=True)
-
-
-def default_model():
-    """The model shipped with minicnn (models.pretrained()), or a ValueError saying how to name one."""
-    pretrained = getattr(models, "pretrained", None)
-    if pretrained is None:
-        raise ValueError("this version of minicnn ships no trained model yet: pass one, e.g. "
-                         "models.load('runs/deep/model.npz') (or --model runs/deep/model.npz to the scripts)")
-    return pretrained()
+    return np.asarray(model.probabilities(preprocessing.model_inputs(model, faces)), dtype=np.float64)
 
 
 def load_model(path=None):
-    """The model saved at path (models.load), or the shipped one when path is None, checked to hold the mean
-    training image that faces are centred on; ValueError naming the problem otherwise."""
-    model = default_model() if path is None else models.load(path)
+    """The model saved at path (models.load), or the shipped one (models.pretrained) when path is None, checked to
+    hold the mean training image its inputs are centred on; ValueError naming the file and the problem otherwise."""
+    model = models.load(path) if path else models.pretrained()
     if model.mean_image is None:
-        raise ValueError(f"{path or 'the shipped model'} holds no mean training image, so faces cannot be prepared "
-                         f"as in training")
+        raise ValueError(f"{path or 'the shipped model'} holds no mean training image, so its inputs cannot be "
+                         f"prepared as in training")
     return model
 
 

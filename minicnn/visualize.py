@@ -7,8 +7,9 @@ of the last output it ran back to the input images, through the same layer_utils
 uses. The Solver and the model's training code are not involved.
 
 Two kinds of images appear here. The network's inputs are centred: float (N, C, H, W), pixels minus the model's
-mean image (data.preprocess). DeepDream and class models work on pixels, (C, H, W) grey levels 0..255, and centre
-them for the network on every step, so that they can keep the picture within the grey levels a photo can have.
+mean image (preprocessing.preprocess). DeepDream and class models work on pixels, (N, C, H, W) grey levels
+0..255, and centre them for the network on every step, so that they can keep the picture within the grey levels a
+photo can have.
 """
 from dataclasses import dataclass
 

@@ -14,7 +14,7 @@ from PIL import Image
 from skimage import data as skimage_data
 from skimage.transform import rescale
 
-from minicnn import data, faces, models
+from minicnn import data, faces, models, preprocessing
 from minicnn.models import ConvLayer, ConvNet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -119,7 +119,7 @@ def test_a_crop_is_classified_as_the_model_classifies_its_preprocessed_image():
     crop = np.random.default_rng(0).integers(0, 256, data.IMAGE_SHAPE, dtype=np.uint8)
     (result,) = faces.detect_emotions(crop, model, detect=False)
     assert result["box"] == [0, 0, 48, 48]
-    X, _ = data.preprocess(crop[np.newaxis], model.mean_image)
+    X, _ = preprocessing.preprocess(crop[np.newaxis], model.mean_image)
     assert result["emotion"] == data.CLASS_NAMES[int(model.predict(X)[0])]
 
 
@@ -130,13 +130,13 @@ def test_fer2013_crops_get_the_labels_the_model_predicts_for_them():
     images, _ = data.split(data.load_fer2013(path), "PublicTest")
     model = tiny_face_model()
     labels = [faces.detect_emotions(image, model, detect=False)[0]["emotion"] for image in images[:20]]
-    expected = model.predict(data.preprocess(images[:20], model.mean_image)[0])
+    expected = model.predict(preprocessing.preprocess(images[:20], model.mean_image)[0])
     assert labels == [data.CLASS_NAMES[label] for label in expected]
 
 
-def test_without_a_shipped_model_the_error_says_to_pass_one(monkeypatch):
-    monkeypatch.delattr(models, "pretrained", raising=False)
-    with pytest.raises(ValueError, match="--model"):
+def test_without_a_shipped_model_the_error_says_so(monkeypatch):
+    monkeypatch.setattr(models, "PRETRAINED_MODEL", Path("/nowhere/fer2013_deep.npz"))
+    with pytest.raises(ValueError, match="holds no pretrained model"):
         faces.detect_emotions(skimage_data.astronaut())
 
 
