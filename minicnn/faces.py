@@ -123,7 +123,8 @@ def emotion_probabilities(model, faces):
     """
     if model.mean_image is None:
         raise ValueError("the model holds no mean training image, so faces cannot be prepared as in training")
-    return np.asarray(model.probabilities(preprocessing.model_inputs(model, faces)), dtype=np.float64)
+    # No HOG cache: a photo's faces are seldom seen twice, and each batch would leave a file behind.
+    return np.asarray(model.probabilities(preprocessing.model_inputs(model, faces, hog_cache=False)), dtype=np.float64)
 
 
 def load_model(path=None):

@@ -1,8 +1,8 @@
 """Preparing FER2013's images for the network, and augmenting them during training.
 
-preprocess centres the images on the mean training image, as the paper does (model_inputs adds the HOG features
-a hybrid net also takes); random_flip is the augmentation the
-paper's runs use, given to the Solver as augment=random_flip (any function augment(X_batch, rng) -> X_batch works).
+preprocess centres the images on the mean training image, as the paper does, and model_inputs adds the HOG features
+a hybrid net also takes; random_flip is the augmentation the paper's runs use, given to the Solver as
+augment=random_flip (any function augment(X_batch, rng) -> X_batch works).
 """
 import numpy as np
 
@@ -31,14 +31,14 @@ def preprocess(images, mean_image=None):
     return images.astype(np.float32)[:, np.newaxis] - mean_image, mean_image
 
 
-
-def model_inputs(model, images):
+def model_inputs(model, images, hog_cache=True):
     """What model.predict takes for uint8 images (N, 48, 48): the images centred on the model's mean image, paired
-    with their HOG features for the hybrid net."""
+    with their HOG features for the hybrid net (kept in features' disk cache when hog_cache)."""
     X, _ = preprocess(images, model.mean_image)
     if model.architecture.hog_dim > 0:
-        return X, hog_features(images)
+        return X, hog_features(images, cache=hog_cache)
     return X
+
 
 def random_flip(x, rng, p=0.5):
     """Mirror each image of a minibatch left to right with probability p (on average half of them): a face mirrored

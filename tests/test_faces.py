@@ -14,15 +14,15 @@ from PIL import Image
 from skimage import data as skimage_data
 from skimage.transform import rescale
 
-from minicnn import data, faces, models, preprocessing
+from minicnn import data, faces, features, models, preprocessing
 from minicnn.models import ConvLayer, ConvNet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ASTRONAUT_FACE = (222, 118)  # x, y of the middle of the astronaut's face, between her eyes and her mouth
 
 
-def tiny_face_model():
-    model = ConvNet([ConvLayer(2, 3, pool=True)], [4], input_dim=(1, 48, 48), seed=0)
+def tiny_face_model(hog_dim=0):
+    model = ConvNet([ConvLayer(2, 3, pool=True)], [4], input_dim=(1, 48, 48), hog_dim=hog_dim, seed=0)
     model.mean_image = np.full(data.IMAGE_SHAPE, 120, dtype=np.float32)
     return model
 
@@ -121,6 +121,15 @@ def test_a_crop_is_classified_as_the_model_classifies_its_preprocessed_image():
     assert result["box"] == [0, 0, 48, 48]
     X, _ = preprocessing.preprocess(crop[np.newaxis], model.mean_image)
     assert result["emotion"] == data.CLASS_NAMES[int(model.predict(X)[0])]
+
+
+def test_a_hybrid_model_reads_faces_with_their_hog_features():
+    model = tiny_face_model(hog_dim=features.hog_dim())
+    crop = np.random.default_rng(0).integers(0, 256, data.IMAGE_SHAPE, dtype=np.uint8)
+    (result,) = faces.detect_emotions(crop, model, detect=False)
+    X, _ = preprocessing.preprocess(crop[np.newaxis], model.mean_image)
+    hog = features.hog_features(crop[np.newaxis], cache=False)
+    assert result["emotions"]["happy"] == round(float(model.probabilities((X, hog))[0, 3]), 4)
 
 
 def test_fer2013_crops_get_the_labels_the_model_predicts_for_them():
