@@ -188,17 +188,22 @@ def test_predict_on_a_photo_prints_its_faces(photos, model_path):
 
 
 def write_input(folder, name):
-    """coffee.png (a photo without a face), notes.png (text, not an image) or nowhere.jpg (left missing)."""
+    """coffee.png (a photo without a face), notes.png (text, not an image), nowhere.jpg (left missing) or
+    no_photos (a folder holding only a text file)."""
     if name == "coffee.png":
         Image.fromarray(skimage_data.coffee()).save(folder / name)
     elif name == "notes.png":
         (folder / name).write_text("hello")
+    elif name == "no_photos":
+        (folder / name).mkdir()
+        (folder / name / "readme.txt").write_text("no photos here")
     return folder / name
 
 
 @pytest.mark.parametrize("name, message", [("coffee.png", "coffee.png: no face found"),
                                            ("nowhere.jpg", "nowhere.jpg: no such file or folder"),
-                                           ("notes.png", "notes.png: not an image")])
+                                           ("notes.png", "notes.png: not an image"),
+                                           ("no_photos", "no_photos: no images (.png")])
 def test_predict_says_what_is_wrong_with_its_input_and_exits_with_2(tmp_path, model_path, name, message):
     result = run_predict(write_input(tmp_path, name), model_path=model_path)
     assert result.returncode == 2 and message in result.stderr, (result.returncode, result.stderr)
