@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from minicnn import data, evaluation, faces, plots, preprocessing
+from minicnn.cli import run_script
 
 EVALUATED_SPLITS = ("PublicTest", "PrivateTest")
 
@@ -78,4 +79,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":  # the guard lets hog_features start its worker processes safely
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -20,6 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from minicnn import data, faces
+from minicnn.cli import run_script
 
 SHOWN_EMOTIONS = 3
 
@@ -101,4 +102,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -19,6 +19,7 @@ import numpy as np
 from skimage import data as skimage_data
 
 from minicnn import data, faces, preprocessing, visualize
+from minicnn.cli import run_script
 
 
 def parse_arguments(argv=None):
@@ -106,4 +107,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))
