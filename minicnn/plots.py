@@ -13,6 +13,7 @@ import matplotlib
 # Agg draws into memory and writes files without a screen, so plotting works on a headless training server.
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 
 from minicnn.backend import to_numpy
@@ -87,7 +88,8 @@ def plot_accuracy(train_acc_history, val_acc_history, path, title="Accuracy per 
         ax.plot(epochs, 100 * train, marker="o", label="train")
         ax.plot(epochs, 100 * val, marker="o", label="validation")
         ax.set(xlabel="epoch", ylabel="accuracy (%)", title=title)
-        ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers: no tick at 2.5
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs: no tick at 2.5
+        ax.set_xlim(0.5, train.size + 0.5)                     # half an epoch of margin, so even one epoch gets a tick
         ax.grid(alpha=0.3)
         ax.legend()
     return path
