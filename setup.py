@@ -12,9 +12,9 @@ setup(
     # are installed as its parts minicnn.kernels and minicnn.solver.
     packages=["minicnn", "minicnn.kernels", "minicnn.solver"],
     package_dir={"minicnn": "minicnn", "minicnn.kernels": "kernels", "minicnn.solver": "solver"},
-    package_data={"minicnn.kernels": ["cuda/*.cu", "cuda/*.h"]},
+    package_data={"minicnn.kernels": ["cuda/*.cu", "cuda/*.h"], "minicnn": ["pretrained/*.npz", "pretrained/*.md"]},
     python_requires=">=3.10",
-    install_requires=["numpy", "numba", "pandas", "scikit-image", "matplotlib", "tqdm"],
+    install_requires=["numpy", "numba", "pandas", "scikit-image", "matplotlib", "pillow", "tqdm"],
     extras_require={
         "cuda12": ["cupy-cuda12x"],     # install one of the two CUDA extras, never both
         "cuda13": ["cupy-cuda13x"],

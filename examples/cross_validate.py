@@ -27,6 +27,7 @@ from minicnn.files import atomic_write
 from minicnn.solver import TrainingDiverged
 
 from minicnn.training import PRESETS, build_model, load_data, make_solver, training_parser
+from minicnn.cli import run_script
 
 NAME_PATTERN = "cv_<depth>"  # the default --name, filled in once --depth is known
 RESULT_FIELDS = ("rank", "learning_rate", "reg", "fc_width", "val_acc", "final_train_acc", "diverged", "seconds")
@@ -139,4 +140,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

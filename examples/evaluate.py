@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from minicnn import data, evaluation, features, models, plots
+from minicnn import data, evaluation, faces, plots, preprocessing
+from minicnn.cli import run_script
 
 EVALUATED_SPLITS = ("PublicTest", "PrivateTest")
 
@@ -33,24 +34,6 @@ def parse_arguments(argv=None):
     return parser.parse_args(argv)
 
 
-def load_model(path):
-    """The model saved at path (None: the shipped one); ValueError with a message for the user when it is missing
-    or not a model."""
-    model = models.load(path) if path else models.pretrained()  # their ValueError names the file and the problem
-    if model.mean_image is None:
-        raise ValueError(f"{path} holds no mean training image, so its inputs cannot be prepared as in training")
-    return model
-
-
-def model_inputs(model, images):
-    """What model.predict takes for uint8 images (N, 48, 48): the centred images, paired with their HOG features
-    for the hybrid net."""
-    X, _ = data.preprocess(images, model.mean_image)
-    if model.architecture.hog_dim > 0:
-        return X, features.hog_features(images)
-    return X
-
-
 def evaluate_split(model, dataset, split_name, out_dir, mirror=False):
     """Score model on one split, print the result and write its report and confusion matrix (and, with mirror, the
     report with test-time augmentation beside them); returns the plain report, or None when the data set has no
@@ -59,7 +42,7 @@ def evaluate_split(model, dataset, split_name, out_dir, mirror=False):
     if len(images) == 0:
         print(f"{split_name}: the data set has no images in this split; skipped", file=sys.stderr)
         return None
-    X = model_inputs(model, images)
+    X = preprocessing.model_inputs(model, images)
     report = evaluation.evaluate(model, X, labels)
     report["split"] = split_name
     evaluation.write_report(out_dir / f"report_{split_name}.json", report)
@@ -78,7 +61,7 @@ def main(argv=None):
     """Parse the command line, load model and data, score every split asked for. Returns the exit status."""
     arguments = parse_arguments(argv)
     try:
-        model = load_model(arguments.model)
+        model = faces.load_model(arguments.model)
         dataset = data.load_fer2013(data.find_data_path(arguments.data))
     except (ValueError, data.DataNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -96,4 +79,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":  # the guard lets hog_features start its worker processes safely
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -18,6 +18,7 @@ from minicnn import data, models
 from minicnn.gradient_check import GRADIENT_TOLERANCE
 from minicnn.layer_checks import run_layer_checks
 from minicnn.solver import Solver
+from minicnn.cli import run_script
 
 NUM_CLASSES = len(data.CLASS_NAMES)
 LOSS_BATCH = 128            # the paper's batch size: enough images for batch norm to see stable statistics
@@ -154,4 +155,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

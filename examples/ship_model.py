@@ -20,6 +20,7 @@ import numpy as np
 
 import minicnn
 from minicnn import data, models
+from minicnn.cli import run_script
 
 FLOAT16_TOLERANCE = 0.001     # the largest change of PrivateTest accuracy that float16 storage may cause
 
@@ -170,4 +171,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -223,6 +223,17 @@ class ConvNet:
                      "pool_param": {"pool_height": 2, "pool_width": 2, "stride": 2} if layer.pool else None}
         return {**arguments, **self._batchnorm_and_dropout_arguments(index, layer, mode)}
 
+    def block_arguments(self, index, mode="test"):
+        """The keyword arguments of layer_utils' block function for hidden layer `index` (1-based: conv blocks,
+        then affine blocks) in `mode`, so that code outside the model (minicnn.visualize) can run its blocks one
+        by one: conv_block_forward(x, params[f"W{index}"], params[f"b{index}"], **block_arguments(index))."""
+        if not 1 <= index < self.num_layers:
+            raise ValueError(f"layer {index} is not a hidden block: the model has blocks 1..{self.num_layers - 1} "
+                             f"and the scores layer {self.num_layers}")
+        if index <= len(self.architecture.conv_layers):
+            return self._conv_block_arguments(index, mode)
+        return self._affine_block_arguments(index, mode)
+
     def _affine_block_arguments(self, index, mode):
         layer = self.architecture.affine_layers[index - len(self.architecture.conv_layers) - 1]
         return self._batchnorm_and_dropout_arguments(index, layer, mode)

@@ -13,22 +13,26 @@ import matplotlib
 # Agg draws into memory and writes files without a screen, so plotting works on a headless training server.
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 
 from minicnn.backend import to_numpy
 from minicnn.data import CLASS_NAMES
 from minicnn.evaluation import check_confusion_matrix
 
+DPI = 120  # pixels per inch of the PNG files
+
 
 @contextlib.contextmanager
-def _figure(path, figsize=(8, 5)):
-    """Open a figure with one axes, yield (fig, ax), then save it to path and close it, even when drawing fails."""
-    fig, ax = plt.subplots(figsize=figsize)
+def saved_figure(path, figsize=(8, 5), nrows=1, ncols=1):
+    """Open a figure with one axes (or an (nrows, ncols) array of axes), yield (fig, ax), then save it to path as a
+    PNG and close it, even when drawing fails."""
+    fig, ax = plt.subplots(nrows, ncols, figsize=figsize, squeeze=nrows == ncols == 1)
     try:
         yield fig, ax
         folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
-        fig.savefig(path, dpi=120, bbox_inches="tight")
+        fig.savefig(path, dpi=DPI, bbox_inches="tight")
     finally:
         plt.close(fig)
 
@@ -57,7 +61,7 @@ def plot_loss(loss_history, path, smoothing=100, title="Training loss"):
         raise ValueError(f"plot_loss: smoothing must be a whole number of iterations >= 1, got {smoothing!r}")
     window = min(int(smoothing), loss.size)
     iterations = np.arange(1, loss.size + 1)
-    with _figure(path) as (fig, ax):
+    with saved_figure(path) as (fig, ax):
         ax.plot(iterations, loss, color="tab:blue", alpha=0.25, linewidth=0.8, label="loss per iteration")
         # The average of iterations t-window+1..t is drawn at t, so it never uses losses from the future.
         ax.plot(iterations[window - 1:], moving_average(loss, window), color="tab:blue", linewidth=2,
@@ -80,11 +84,12 @@ def plot_accuracy(train_acc_history, val_acc_history, path, title="Accuracy per 
         raise ValueError(f"plot_accuracy: train_acc_history has {train.size} epochs but val_acc_history has "
                          f"{val.size}; both hold one value per epoch")
     epochs = np.arange(1, train.size + 1)
-    with _figure(path) as (fig, ax):
+    with saved_figure(path) as (fig, ax):
         ax.plot(epochs, 100 * train, marker="o", label="train")
         ax.plot(epochs, 100 * val, marker="o", label="validation")
         ax.set(xlabel="epoch", ylabel="accuracy (%)", title=title)
-        ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers: no tick at 2.5
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs: no tick at 2.5
+        ax.set_xlim(0.5, train.size + 0.5)                     # half an epoch of margin, so even one epoch gets a tick
         ax.grid(alpha=0.3)
         ax.legend()
     return path
@@ -104,7 +109,7 @@ def plot_confusion_matrix(confusion, path, class_names=CLASS_NAMES, normalize=Tr
         raise ValueError(f"plot_confusion_matrix: {len(class_names)} class names for a "
                          f"{len(confusion)}x{len(confusion)} confusion matrix")
     cells = _row_percentages(confusion) if normalize else confusion.astype(np.float64)
-    with _figure(path, figsize=(7, 6)) as (fig, ax):
+    with saved_figure(path, figsize=(7, 6)) as (fig, ax):
         image = ax.imshow(cells, cmap="Blues", vmin=0, vmax=100 if normalize else None)
         fig.colorbar(image, ax=ax, label="% of the true class" if normalize else "samples")
         _write_cell_values(ax, image, cells, "{:.1f}" if normalize else "{:.0f}")

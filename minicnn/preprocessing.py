@@ -1,11 +1,13 @@
 """Preparing FER2013's images for the network, and augmenting them during training.
 
-preprocess centres the images on the mean training image, as the paper does; random_flip is the augmentation the
-paper's runs use, given to the Solver as augment=random_flip (any function augment(X_batch, rng) -> X_batch works).
+preprocess centres the images on the mean training image, as the paper does, and model_inputs adds the HOG features
+a hybrid net also takes; random_flip is the augmentation the paper's runs use, given to the Solver as
+augment=random_flip (any function augment(X_batch, rng) -> X_batch works).
 """
 import numpy as np
 
 from minicnn.backend import get_array_module
+from minicnn.features import hog_features
 
 
 def preprocess(images, mean_image=None):
@@ -27,6 +29,15 @@ def preprocess(images, mean_image=None):
     if mean_image.shape != images.shape[1:]:
         raise ValueError(f"preprocess: mean_image is {mean_image.shape}, images are {images.shape[1:]}")
     return images.astype(np.float32)[:, np.newaxis] - mean_image, mean_image
+
+
+def model_inputs(model, images, hog_cache=True):
+    """What model.predict takes for uint8 images (N, 48, 48): the images centred on the model's mean image, paired
+    with their HOG features for the hybrid net (kept in features' disk cache when hog_cache)."""
+    X, _ = preprocess(images, model.mean_image)
+    if model.architecture.hog_dim > 0:
+        return X, hog_features(images, cache=hog_cache)
+    return X
 
 
 def random_flip(x, rng, p=0.5):

@@ -151,15 +151,6 @@ def kept_checkpoint(solver, checkpoint):
 
 def train(depth, hybrid=False, argv=None):
     """Parse the command line, train, save the best model and its validation report. Returns the exit status."""
-    try:
-        return _train(depth, hybrid, argv)
-    except KeyboardInterrupt:  # Ctrl-C outside training, or a second one inside: every file is whole or absent
-        print("\ninterrupted: nothing was left half-written; a checkpoint written before is intact and "
-              "--resume continues from it", file=sys.stderr)
-        return 130
-
-
-def _train(depth, hybrid, argv):
     arguments = parse_arguments(depth, hybrid, argv)
     run_dir = Path(arguments.runs_dir) / arguments.name
     checkpoint = run_dir / "checkpoint.npz"
