@@ -5,7 +5,6 @@ kernel started in notebooks/, as Jupyter starts one, with MINICNN_COURSE_QUICK=1
 and MINICNN_COURSE_SOLUTIONS=1 (every exercise's check runs on the solution in notebooks/solutions.py). FER2013 is
 used when $MINICNN_DATA names it, else the notebooks run on their synthetic stand-in.
 """
-import importlib.util
 import json
 import sys
 import time
@@ -21,8 +20,6 @@ NOTEBOOK_FOLDER = REPO_ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_FOLDER.glob("*.ipynb"))
 KERNEL_NAME = "minicnn-course-tests"
 CELL_TIMEOUT = 300  # seconds; a cell that hangs fails instead of stalling the suite
-# Notebooks that teach a module that another branch adds: skipped, with the reason, until it is merged.
-NEEDED_MODULES = {"06_looking_inside": "minicnn.visualize"}
 # Small arrays gain nothing from threads, and on a busy machine a thread pool costs more than it saves.
 SINGLE_THREADED = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
@@ -60,9 +57,6 @@ def kernel_folder(tmp_path_factory):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)
 def test_notebook_runs_top_to_bottom(notebook, monkeypatch, kernel_folder):
-    needed = NEEDED_MODULES.get(notebook.stem)
-    if needed and importlib.util.find_spec(needed) is None:
-        pytest.skip(f"{notebook.name} teaches {needed}, which this installation of minicnn does not have yet")
     settings = {"MINICNN_COURSE_QUICK": "1", "MINICNN_COURSE_SOLUTIONS": "1", "JUPYTER_PATH": str(kernel_folder)}
     for name, value in {**settings, **SINGLE_THREADED}.items():
         monkeypatch.setenv(name, value)
