@@ -18,7 +18,7 @@ setup(
     extras_require={
         "cuda12": ["cupy-cuda12x"],     # install one of the two CUDA extras, never both
         "cuda13": ["cupy-cuda13x"],
-        "test": ["pytest", "hypothesis", "ruff"],
+        "test": ["pytest", "hypothesis", "ruff", "nbclient", "nbformat", "ipykernel"],  # the last three run notebooks/
         "bench": ["torch"],
     },
 )
