@@ -78,7 +78,7 @@ def epochs_done(run):
 
 def training_time(run):
     """The summed epoch times the run recorded, in hours, or 'not recorded'."""
-    seconds = (run["history"] or {}).get("epoch_seconds")
+    seconds = [value for value in (run["history"] or {}).get("epoch_seconds", []) if value is not None]
     return f"{sum(seconds) / 3600:.1f} h ({len(seconds)} epochs timed)" if seconds else "not recorded"
 
 

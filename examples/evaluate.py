@@ -22,7 +22,8 @@ EVALUATED_SPLITS = ("PublicTest", "PrivateTest")
 
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description="Score a trained minicnn model on FER2013's test splits.")
-    parser.add_argument("--model", help="a model.npz written by a training script (default: the shipped deep net)")
+    parser.add_argument("--model", help="a model.npz written by a training script (default: the deep net that "
+                                           "ships with minicnn, once it ships)")
     parser.add_argument("--data", help="FER2013 file or folder (default: $MINICNN_DATA, else data/fer2013.csv)")
     parser.add_argument("--splits", nargs="+", choices=data.USAGES, default=list(EVALUATED_SPLITS),
                         help="default: %(default)s")
@@ -62,6 +63,9 @@ def main(argv=None):
     arguments = parse_arguments(argv)
     try:
         model = faces.load_model(arguments.model)
+        if arguments.mirror and model.architecture.hog_dim:
+            raise ValueError("--mirror: the hybrid net's HOG features belong to the unflipped image, so it cannot "
+                             "average in the mirror image; score it without --mirror")
         dataset = data.load_fer2013(data.find_data_path(arguments.data))
     except (ValueError, data.DataNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -66,11 +66,21 @@ def atomic_write(path, mode="wb", keep_previous=None):
         if keep_previous is not None and os.path.exists(path):
             os.replace(path, keep_previous)
         os.replace(temp_path, path)
+        _fsync_folder(folder)      # the renames themselves must reach the disk too, or a power cut can undo them
         _remove_leftovers(folder, os.path.basename(path))
     except BaseException:  # Ctrl-C included: never leave a stray temporary file behind
         if os.path.exists(temp_path):
             os.remove(temp_path)
         raise
+
+
+def _fsync_folder(folder):
+    """Flush folder's entries (the names that renames changed) to the disk."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _remove_leftovers(folder, name):
@@ -108,9 +118,9 @@ def load_arrays(path):
     DamagedFileError naming it; a missing file raises FileNotFoundError. Files written before minicnn stored
     checksums are read without one (the zip format's CRC-32 of each entry still guards them).
     """
+    with open(path, "rb"):  # a missing or unreadable file raises its own OSError (FileNotFoundError, say) here
+        pass
     if not zipfile.is_zipfile(path):  # np.load would try the file as a pickle and say so, which misleads
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"{path}: no such file")
         raise DamagedFileError(path, "not an .npz file, or damaged beyond reading (truncated, say)")
     try:
         with np.load(path, allow_pickle=False) as npz:

@@ -282,9 +282,7 @@ class ConvNet:
     def predict(self, X, batch_size=256, mirror=False):
         """Predicted labels (N,) for X: (N, C, H, W), or (images, hog) for the hybrid net; mirror as in
         probabilities."""
-        if mirror:
-            return self.probabilities(X, batch_size, mirror=True).argmax(axis=1)
-        return self.scores(X, batch_size).argmax(axis=1)
+        return self.probabilities(X, batch_size, mirror).argmax(axis=1)
 
     def get_state(self):
         """The arrays a checkpoint needs beyond params: batch-norm running statistics and the dropout counter."""
@@ -315,8 +313,8 @@ class ConvNet:
         float32 file; load turns it back into float32. self.info (a dict of strings and numbers: where the model
         comes from, how it scored) is stored as JSON.
         """
-        arrays = {f"param/{name}": _stored(w, dtype) for name, w in self.params.items()}
-        arrays.update({f"state/{name}": _stored(a, dtype) for name, a in self.get_state().items()})
+        arrays = {f"param/{name}": _stored(name, w, dtype) for name, w in self.params.items()}
+        arrays.update({f"state/{name}": _stored(name, a, dtype) for name, a in self.get_state().items()})
         arrays["format"] = np.array(MODEL_FORMAT)
         arrays["architecture"] = np.array(self.architecture.to_json())
         arrays["reg"] = np.array(self.reg)
@@ -326,10 +324,18 @@ class ConvNet:
         save_arrays(path, arrays)
 
 
-def _stored(array, dtype):
-    """array on the host, its floating-point values in dtype (None: unchanged); integer arrays stay as they are."""
+def _stored(name, array, dtype):
+    """array on the host, its floating-point values in dtype (None: unchanged); integer arrays stay as they are.
+    A value that dtype cannot hold (above 65504 in float16) is refused, naming the array."""
     array = to_numpy(array)
-    return array.astype(dtype) if dtype is not None and array.dtype.kind == "f" else array
+    if dtype is None or array.dtype.kind != "f":
+        return array
+    with np.errstate(over="ignore"):          # an overflow is refused below, by name
+        narrowed = array.astype(dtype)
+    if not np.isfinite(narrowed).all() and np.isfinite(array).all():
+        raise ValueError(f"{name}: values up to {np.abs(array).max():.3g} do not fit in {np.dtype(dtype).name}; "
+                         "save the model without dtype")
+    return narrowed
 
 
 def _softmax(scores):
@@ -371,7 +377,8 @@ def load(path):
     model.mean_image = arrays.get("mean_image")
     if model.mean_image is not None and model.mean_image.shape != tuple(architecture.input_dim[1:]):
         raise ValueError(f"{path}: the mean image is {model.mean_image.shape}, but the model takes "
-                         f"{tuple(architecture.input_dim)} inputs")
+                         f"{tuple(architecture.input_dim)} inputs, so it must be (H, W) = "
+                         f"{tuple(architecture.input_dim[1:])}")
     return model
 
 

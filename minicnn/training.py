@@ -108,7 +108,8 @@ def epoch_writer(run_dir):
 
     def write(solver):
         nonlocal last_end
-        seconds[solver.epoch - 1:] = [time.perf_counter() - last_end]   # a repeated epoch replaces its old time
+        # A repeated epoch replaces its old time; epochs run before times were kept get None.
+        seconds[solver.epoch - 1:] = [None] * (solver.epoch - 1 - len(seconds)) + [time.perf_counter() - last_end]
         last_end = time.perf_counter()
         history = {"loss_history": solver.loss_history, "train_acc_history": solver.train_acc_history,
                    "val_acc_history": solver.val_acc_history, "learning_rate": solver.learning_rate(),

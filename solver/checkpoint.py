@@ -13,8 +13,17 @@ from minicnn.files import DamagedFileError, load_arrays, save_arrays, under_pref
 
 def previous_checkpoint(path):
     """Where the checkpoint that path replaces is kept: checkpoint.npz -> checkpoint.prev.npz, beside it."""
+    return _beside(path, "prev")
+
+
+def damaged_checkpoint(path):
+    """Where a damaged checkpoint is put aside when a run falls back on the previous one: checkpoint.damaged.npz."""
+    return _beside(path, "damaged")
+
+
+def _beside(path, tag):
     stem, extension = os.path.splitext(os.fspath(path))
-    return f"{stem}.prev{extension}"
+    return f"{stem}.{tag}{extension}"
 
 
 def check_same_shapes(found, expected, prefix, source):

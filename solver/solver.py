@@ -34,8 +34,8 @@ except ImportError:  # a bare GPU machine may lack tqdm; training then prints pe
 
 from minicnn.backend import get_array_module, is_gpu_array, move_model, to_device
 from minicnn.solver import optim
-from minicnn.solver.checkpoint import (DamagedFileError, check_same_shapes, load_arrays, previous_checkpoint,
-                                       save_arrays, under_prefix)
+from minicnn.solver.checkpoint import (DamagedFileError, check_same_shapes, damaged_checkpoint, load_arrays,
+                                       previous_checkpoint, save_arrays, under_prefix)
 
 # Checkpoint entries that are not grouped under a prefix ('param/', 'state/', 'best/', 'best_state/', 'optim/').
 CHECKPOINT_SCALARS = ("epoch", "iteration", "best_val_acc", "loss_history", "train_acc_history",
@@ -202,6 +202,8 @@ class Solver:
         """
         with _stop_requests() as stop:
             for _ in range(self.epoch, self.num_epochs):
+                if stop.signal_name:   # asked during the last epoch's scoring or checkpoint: stop before the next
+                    raise TrainingInterrupted(stop.signal_name, self.epoch + 1, self.iteration, self.checkpoint_epoch)
                 self._train_one_epoch(stop)
         self._restore_best()
 
@@ -420,7 +422,11 @@ class Solver:
 
 def _load_checkpoint_or_previous(path):
     """(arrays, the path they came from): the checkpoint at path, else the previous one when path is damaged or
-    missing; ValueError, saying what is left, when neither can be read."""
+    missing; ValueError, saying what is left, when neither can be read.
+
+    A damaged checkpoint is renamed aside (checkpoint.damaged.npz) before the previous one is used: the next save
+    would otherwise keep it as the new 'previous' one and overwrite the good copy.
+    """
     previous = previous_checkpoint(path)
     try:
         return load_arrays(path), path
@@ -428,11 +434,15 @@ def _load_checkpoint_or_previous(path):
         if not os.path.exists(previous):
             raise ValueError(f"{error}; there is no previous checkpoint ({previous}) to fall back on, so the run "
                              "must start again") from None
-        print(f"{error}\nResuming from the previous checkpoint, {previous}, instead.", file=sys.stderr)
+        problem = str(error)
+    if os.path.exists(path):
+        os.replace(path, damaged_checkpoint(path))
+        problem += f" (kept as {damaged_checkpoint(path)})"
+    print(f"{problem}\nResuming from the previous checkpoint, {previous}, instead.", file=sys.stderr)
     try:
         return load_arrays(previous), previous
     except DamagedFileError as error:
-        raise ValueError(f"{path} and its previous checkpoint are both damaged ({error.reason}); the run must start "
+        raise ValueError(f"{problem}; its previous checkpoint is damaged too ({error.reason}): the run must start "
                          "again") from None
 
 
@@ -444,15 +454,16 @@ class _StopRequest:
 @contextlib.contextmanager
 def _stop_requests():
     """While the block runs, SIGINT and SIGTERM ask for a stop (the yielded _StopRequest records it) instead of
-    killing the process mid-step; a second one raises KeyboardInterrupt at once. The old handlers come back after.
-    Only the main thread can handle signals: elsewhere nothing changes."""
+    killing the process mid-step; a second Ctrl-C (SIGINT) raises KeyboardInterrupt at once, while a repeated SIGTERM,
+    which schedulers send, only asks again. The old handlers come back after. Only the main thread can handle
+    signals: elsewhere nothing changes."""
     request = _StopRequest()
     if threading.current_thread() is not threading.main_thread():
         yield request
         return
 
     def ask_to_stop(number, frame):
-        if request.signal_name:
+        if request.signal_name and number == signal.SIGINT:
             raise KeyboardInterrupt
         request.signal_name = signal.Signals(number).name
         print(f"\n{request.signal_name}: stopping at the end of this step (Ctrl-C again stops at once)",

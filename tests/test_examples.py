@@ -116,6 +116,17 @@ def test_evaluate_reports_test_time_augmentation_beside_the_plain_figure(trained
     assert f"PublicTest accuracy with the mirror image averaged in {mirrored['accuracy']:.4f}" in result.stdout
 
 
+def test_evaluate_refuses_to_mirror_a_hybrid_net(workspace):
+    from minicnn.models import AffineLayer, ConvNet
+    hybrid = ConvNet([], [AffineLayer(4)], input_dim=(1, 48, 48), hog_dim=4, seed=0)
+    hybrid.mean_image = np.zeros((48, 48), np.float32)
+    hybrid.save(workspace / "hybrid.npz")
+    result = run_script("evaluate.py", "--model", workspace / "hybrid.npz", "--data", workspace / "fer2013.csv",
+                        "--mirror", workspace=workspace)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--mirror: the hybrid net's HOG features belong to the unflipped image" in result.stderr
+
+
 def test_evaluate_refuses_a_file_that_is_not_a_model(workspace):
     result = run_script("evaluate.py", "--model", workspace / "fer2013.csv", "--data", workspace / "fer2013.csv",
                         workspace=workspace)

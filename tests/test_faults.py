@@ -87,6 +87,7 @@ def test_kills_at_random_moments_lose_nothing(reference, tmp_path):
             kills += 1
     assert process.returncode == 0, process.stderr.read()
     print(f"{kills} kills survived")
+    assert kills >= 1
     assert_same_bits(tmp_path, reference[0])
 
 
@@ -95,11 +96,15 @@ def test_a_damaged_checkpoint_falls_back_on_the_previous_one(reference, tmp_path
         (tmp_path / name).write_bytes((reference[0] / name).read_bytes())
     damaged = tmp_path / "checkpoint.npz"
     damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
+    damaged_size = damaged.stat().st_size
     status, stderr = run_driver(tmp_path, "--epochs", EPOCHS + 1)
     assert status == 0, stderr
     assert "checkpoint.npz: not an .npz file, or damaged" in stderr
     assert "Resuming from the previous checkpoint" in stderr
     assert int(load_arrays(tmp_path / "checkpoint.npz")["epoch"]) == EPOCHS + 1
+    # The damaged file was put aside, so the saves after the fallback never made it the 'previous' checkpoint.
+    assert (tmp_path / "checkpoint.damaged.npz").stat().st_size == damaged_size
+    assert int(load_arrays(tmp_path / "checkpoint.prev.npz")["epoch"]) == EPOCHS
 
 
 def test_a_changed_byte_is_caught_by_name(tmp_path):
@@ -116,7 +121,7 @@ def test_when_both_checkpoints_are_damaged_the_message_says_to_start_again(tmp_p
     for name in ("checkpoint.npz", "checkpoint.prev.npz"):
         (tmp_path / name).write_bytes(b"PK\x03\x04 not a whole file")
     model = ConvNet([], [AffineLayer(4)], input_dim=(1, 8, 8), seed=0)
-    with pytest.raises(ValueError, match="both damaged.*the run must start again"):
+    with pytest.raises(ValueError, match="previous checkpoint is damaged too.*the run must start again"):
         Solver(model, tiny_problem(), resume=tmp_path / "checkpoint.npz")
 
 

@@ -87,7 +87,7 @@ def test_a_broken_backward_pass_fails_its_check(check, function, broken, monkeyp
     monkeypatch.setattr(layers, function, broken)
     errors = LAYER_CHECKS[check](np.random.default_rng(0))
     print(check, broken.__name__, {gradient: f"{error:.2e}" for gradient, error in errors.items()})
-    assert max(errors.values()) > 1000 * GRADIENT_TOLERANCE
+    assert max(errors.values()) > 1e5 * GRADIENT_TOLERANCE      # fails by a wide margin, not by luck
 
 
 def test_gradient_error_is_measured_against_the_whole_gradient():

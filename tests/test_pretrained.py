@@ -34,6 +34,13 @@ def test_float16_storage_halves_the_file_and_loads_as_float32(tmp_path):
     assert half_size < 0.55 * full_size
 
 
+def test_float16_storage_refuses_values_it_cannot_hold(tmp_path):
+    model = tiny_net()
+    model.params["W2"][0, 0] = 1e5                  # float16 ends at 65504
+    with pytest.raises(ValueError, match="W2: values up to 1e\\+05 do not fit in float16"):
+        model.save(tmp_path / "half.npz", dtype=np.float16)
+
+
 def test_a_model_saved_before_models_carried_info_loads_with_empty_info(tmp_path):
     model = tiny_net()
     model.save(tmp_path / "model.npz")
