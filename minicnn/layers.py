@@ -10,10 +10,12 @@ import numpy as np
 
 from minicnn.backend import get_array_module, is_gpu_array
 from minicnn.kernels.checks import check_dropout_probability, window_output_size
+from minicnn.kernels.shapes import conv_output_size
 from minicnn.naive import (conv_backward_naive, conv_forward_naive,  # noqa: F401 (part of this module's API)
                            max_pool_backward_naive, max_pool_forward_naive)
 
 MODES = ("train", "test")
+COLUMNS_CHUNK_BYTES = 8 * 2 ** 20   # im2col columns unfolded at once on the CPU; see _images_per_chunk
 
 
 def _kernels(x):
@@ -80,38 +82,78 @@ def _check_conv_arguments(x, w, b, conv_param):
     return int(stride), int(pad), out_height, out_width
 
 
+def _images_per_chunk(x, bytes_per_image):
+    """How many images of x to unfold at once: as many as keep one chunk's columns within COLUMNS_CHUNK_BYTES on the
+    CPU (at least one image), the whole batch on the GPU.
+
+    Why chunks: the columns of a whole batch are big (the deep net's conv2 at batch 128: 1600 x 73,728 floats,
+    472 MB), so they would be written to memory and read back by each GEMM; a chunk's columns are still in the
+    processor's cache when its GEMMs read them, and only one chunk is held at a time. A GPU has the memory bandwidth
+    and memory, and wants the biggest GEMMs it can get.
+    """
+    if is_gpu_array(x):
+        return x.shape[0]
+    return max(1, min(x.shape[0], COLUMNS_CHUNK_BYTES // bytes_per_image))
+
+
+def _columns_by_chunk(x, kernel_height, kernel_width, pad, stride):
+    """Yield (images, cols) for consecutive chunks of the batch: images is a slice of the batch axis and
+    cols = im2col(x[images]): (C * HH * WW, n * H' * W') for its n images.
+
+    Every chunk is written into the same buffer, so each cols is only valid until the next one is asked for.
+    """
+    xp = get_array_module(x)
+    N, C, H, W = x.shape
+    out_height, out_width = conv_output_size(H, W, kernel_height, kernel_width, pad, stride)
+    rows, positions = C * kernel_height * kernel_width, out_height * out_width
+    step = _images_per_chunk(x, rows * positions * x.dtype.itemsize)
+    buffer = xp.empty(rows * step * positions, dtype=x.dtype)
+    kernels = _kernels(x)
+    for start in range(0, N, step):
+        images = slice(start, min(start + step, N))
+        columns = buffer[:rows * (images.stop - start) * positions].reshape(rows, -1)
+        yield images, kernels.im2col(x[images], kernel_height, kernel_width, pad, stride, out=columns)
+
+
 def conv_forward(x, w, b, conv_param):
-    """Convolution (cross-correlation) by im2col and one GEMM.
+    """Convolution (cross-correlation) by im2col and a GEMM, chunk by chunk of the batch.
 
     x: (N, C, H, W), w: (F, C, HH, WW), b: (F,), conv_param: {'stride': s, 'pad': p} with zero padding p on each side.
     out: (N, F, H', W') with H' = 1 + (H + 2p - HH) // s, W' = 1 + (W + 2p - WW) // s.
-    cache: (x_shape, w, cols, stride, pad), with cols = im2col(x): (C * HH * WW, N * H' * W'), the unfolded input that
-    the backward pass multiplies by dout for dw (x itself is not kept).
+    cache: (x, w, stride, pad). The backward pass unfolds x again, chunk by chunk, rather than keep the columns of
+    the whole batch: they are HH * WW times bigger than x.
     """
     stride, pad, out_height, out_width = _check_conv_arguments(x, w, b, conv_param)
     xp = get_array_module(x)
     N, F, (HH, WW) = x.shape[0], w.shape[0], w.shape[2:]
-    cols = _kernels(x).im2col(x, HH, WW, pad, stride)                   # (C * HH * WW, N * H' * W')
-    out_columns = w.reshape(F, -1) @ cols                               # (F, N * H' * W')
-    # One pass both adds the bias and brings the filters axis after the batch axis: (F, N, ...) -> (N, F, ...).
+    filters = w.reshape(F, -1)                                          # (F, C * HH * WW)
     out = xp.empty((N, F, out_height, out_width), dtype=x.dtype)
-    xp.add(out_columns.reshape(F, N, out_height, out_width).transpose(1, 0, 2, 3), b.reshape(F, 1, 1), out=out)
-    return out, (x.shape, w, cols, stride, pad)
+    for images, cols in _columns_by_chunk(x, HH, WW, pad, stride):
+        out_columns = filters @ cols                                    # (F, n * H' * W')
+        # One pass both adds the bias and brings the filters axis after the batch axis: (F, n, ...) -> (n, F, ...).
+        xp.add(out_columns.reshape(F, -1, out_height, out_width).transpose(1, 0, 2, 3), b.reshape(F, 1, 1),
+               out=out[images])
+    return out, (x, w, stride, pad)
 
 
 def conv_backward(dout, cache):
     """dout: (N, F, H', W') -> dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F,).
 
-    dx = col2im(w^T @ dout) is itself a convolution: the transposed convolution of dout with w.
+    For each chunk of images: dw += dout @ im2col(x)^T, and dx = col2im(w^T @ dout), itself a convolution: the
+    transposed convolution of dout with w.
     """
-    x_shape, w, cols, stride, pad = cache
+    x, w, stride, pad = cache
+    xp, kernels = get_array_module(dout), _kernels(dout)
     F, _, HH, WW = w.shape
-    dout_columns = dout.transpose(1, 0, 2, 3).reshape(F, -1)            # (F, N * H' * W'), one copy
-    db = dout_columns.sum(axis=1)
-    dw = (dout_columns @ cols.T).reshape(w.shape)
-    dcols = w.reshape(F, -1).T @ dout_columns                           # (C * HH * WW, N * H' * W')
-    dx = _kernels(dcols).col2im(dcols, x_shape, HH, WW, pad, stride)
-    return dx, dw, db
+    filters = w.reshape(F, -1)                                          # (F, C * HH * WW)
+    dw, db = xp.zeros(filters.shape, dtype=dout.dtype), xp.zeros(F, dtype=dout.dtype)
+    dx = xp.empty(x.shape, dtype=dout.dtype)
+    for images, cols in _columns_by_chunk(x, HH, WW, pad, stride):
+        dout_columns = dout[images].transpose(1, 0, 2, 3).reshape(F, -1)  # (F, n * H' * W'), one copy
+        db += dout_columns.sum(axis=1)
+        dw += dout_columns @ cols.T
+        kernels.col2im(filters.T @ dout_columns, dx[images].shape, HH, WW, pad, stride, out=dx[images])
+    return dx, dw.reshape(w.shape), db
 
 
 # ------------------------------------------------------------------------------------------------ max pooling

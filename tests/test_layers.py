@@ -5,6 +5,7 @@ import pytest
 from kernel_cases import LAYER_CONV_CASES, LAYER_POOL_CASES
 from minicnn import layers
 from minicnn.gradient_check import rel_error
+from minicnn.kernels.shapes import conv_output_size
 
 
 def report(name, ours, reference):
@@ -13,8 +14,20 @@ def report(name, ours, reference):
     return error
 
 
+def columns_bytes_per_image(x_shape, w_shape, stride, pad):
+    """The size of one image's im2col columns in float64, to set the chunk size in images."""
+    out_height, out_width = conv_output_size(*x_shape[2:], *w_shape[2:], pad, stride)
+    return int(np.prod(w_shape[1:])) * out_height * out_width * 8
+
+
+@pytest.mark.parametrize("images_per_chunk", [None, 1, 2])
 @pytest.mark.parametrize("x_shape, w_shape, stride, pad", LAYER_CONV_CASES)
-def test_conv_matches_naive(x_shape, w_shape, stride, pad):
+def test_conv_matches_naive(x_shape, w_shape, stride, pad, images_per_chunk, monkeypatch):
+    """The whole batch in one chunk (None: the default budget, for these small cases), or 1 or 2 images a chunk, so
+    that the chunks' results must land in the right images and the last chunk may be shorter."""
+    if images_per_chunk is not None:
+        bytes_per_image = columns_bytes_per_image(x_shape, w_shape, stride, pad)
+        monkeypatch.setattr(layers, "COLUMNS_CHUNK_BYTES", images_per_chunk * bytes_per_image)
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
     conv_param = {"stride": stride, "pad": pad}
