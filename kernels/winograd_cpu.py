@@ -1,19 +1,17 @@
-"""Numba kernels for the two memory-bound steps of Winograd convolution (minicnn/winograd.py): the input transform,
-which cuts x into overlapping tiles and transforms each, and the output transform, which turns the products back into
-output tiles and places them in the output.
+"""Numba kernels for the two memory-bound steps of Winograd F(2x2, 3x3) convolution (minicnn/winograd.py): the input
+transform, which cuts x into overlapping 4x4 tiles and transforms each to B^T d B, and the output transform, which
+turns each tile's 4x4 products m into the 2x2 output block A^T m A and puts it in place.
 
-The transform matrices come in as arguments (minicnn.winograd holds them and explains them), so one kernel serves
-every tile size: an alpha x alpha input tile gives an m x m output tile, m = alpha - 2 for a 3x3 filter. Layouts:
+B^T and A^T appear here as the additions they stand for (_times_b_transpose, _times_a_transpose), written out from the
+rows of minicnn.winograd.B_T and A_T, because a tile is too small for loops over a matrix to run fast. minicnn.winograd
+holds the same steps in plain NumPy, with the matrices (transform_input_reference, transform_output_reference): the
+ones to read first, and the tests' reference for these. Layouts:
 
-  V (alpha * alpha, C, P): V[i * alpha + j, c, p] is entry (i, j) of B^T d B for the input tile d of channel c at
-           tile position p = (n * tiles_high + tile_row) * tiles_wide + tile_column; tile (tile_row, tile_column) of
-           image n starts at row m * tile_row - pad, column m * tile_column - pad of x (0 outside x).
-  M (alpha * alpha, F, P): the products, laid out like V with filters for channels; output tile p is A^T M[:, f, p] A
-           (as an alpha x alpha matrix), the m x m block of out[n, f] that starts at (m * tile_row, m * tile_column),
-           cropped at the edge of out.
-
-kernels/winograd_cpu.py is to minicnn.winograd what cpu.py is to reference.py: the same work as the plain NumPy
-transforms there (winograd.transform_input_reference, transform_output_reference), which the tests compare it with.
+  V (16, C, P): V[4 * i + j, c, p] is entry (i, j) of B^T d B for the 4x4 input tile d of channel c at tile position
+           p = (n * tiles_high + tile_row) * tiles_wide + tile_column, which starts at row 2 * tile_row - pad and
+           column 2 * tile_column - pad of x[n, c] (0 outside x).
+  M (16, F, P): the products, laid out like V with filters for channels; A^T M[:, f, p] A (M[:, f, p] as a 4x4
+           matrix) is the 2x2 block of out[n, f] that starts at (2 * tile_row, 2 * tile_column), cropped at its edge.
 """
 import numba
 import numpy as np
@@ -22,95 +20,76 @@ _jit = numba.njit(parallel=True, cache=True, fastmath=False)
 
 
 @numba.njit(cache=True, inline="always")
-def _left_multiply(matrix, block, product):
-    """product = matrix @ block, for the small matrices of one tile (loops, so that no temporary is allocated)."""
-    for i in range(matrix.shape[0]):
-        for j in range(block.shape[1]):
-            total = 0.0
-            for k in range(matrix.shape[1]):
-                total += matrix[i, k] * block[k, j]
-            product[i, j] = total
+def _times_b_transpose(d0, d1, d2, d3):
+    """B^T @ (d0, d1, d2, d3): the rows (1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1) of B^T."""
+    return d0 - d2, d1 + d2, d2 - d1, d1 - d3
 
 
 @numba.njit(cache=True, inline="always")
-def _right_multiply_by_transpose(block, matrix, product):
-    """product = block @ matrix.T (the transform's right factor B or A is the transpose of its left factor)."""
-    for i in range(block.shape[0]):
-        for j in range(matrix.shape[0]):
-            total = 0.0
-            for k in range(block.shape[1]):
-                total += block[i, k] * matrix[j, k]
-            product[i, j] = total
+def _times_a_transpose(m0, m1, m2, m3):
+    """A^T @ (m0, m1, m2, m3): the rows (1, 1, 1, 0) and (0, 1, -1, -1) of A^T."""
+    return m0 + m1 + m2, m1 - m2 - m3
 
 
 @_jit
-def _transform_input(x, B_T, V, pad, tiles_high, tiles_wide):
+def _transform_input(x, V, pad, tiles_high, tiles_wide):
     N, C, H, W = x.shape
-    alpha = B_T.shape[0]
-    step = alpha - 2                       # the output tile's size: neighbouring input tiles overlap by 2
-    # One (channel, image) plane per iteration: it stays in cache for all its tiles, and no two iterations write the
-    # same entries of V. The scratch tiles are allocated once per plane.
-    for task in numba.prange(C * N):
-        c, n = task // N, task % N
-        tile = np.empty((alpha, alpha), dtype=x.dtype)
-        half = np.empty((alpha, alpha), dtype=x.dtype)
-        transformed = np.empty((alpha, alpha), dtype=x.dtype)
-        for tile_row in range(tiles_high):
-            for tile_column in range(tiles_wide):
-                top, left = step * tile_row - pad, step * tile_column - pad
-                for i in range(alpha):
-                    for j in range(alpha):
-                        h, w = top + i, left + j
-                        tile[i, j] = x[n, c, h, w] if 0 <= h < H and 0 <= w < W else 0.0   # zero padding
-                _left_multiply(B_T, tile, half)
-                _right_multiply_by_transpose(half, B_T, transformed)
-                p = (n * tiles_high + tile_row) * tiles_wide + tile_column
-                for i in range(alpha):
-                    for j in range(alpha):
-                        V[i * alpha + j, c, p] = transformed[i, j]
+    # One channel per iteration, all its images: it writes V[:, c] from start to end (tile p after tile p - 1), and no
+    # other iteration writes there.
+    for c in numba.prange(C):
+        # The image plane with its zero border, which is set once: each image overwrites only the inside.
+        padded = np.zeros((2 * tiles_high + 2, 2 * tiles_wide + 2), dtype=x.dtype)
+        half = np.empty((4, 4), dtype=x.dtype)
+        p = 0
+        for n in range(N):
+            padded[pad:pad + H, pad:pad + W] = x[n, c]
+            for tile_row in range(tiles_high):
+                for tile_column in range(tiles_wide):
+                    d = padded[2 * tile_row:2 * tile_row + 4, 2 * tile_column:2 * tile_column + 4]
+                    for j in range(4):                 # B^T d: B^T times each column of d
+                        half[0, j], half[1, j], half[2, j], half[3, j] = _times_b_transpose(
+                            d[0, j], d[1, j], d[2, j], d[3, j])
+                    for i in range(4):                 # (B^T d) B: B^T times each row, as (B^T d) B = (B^T (B^T d)^T)^T
+                        V[4 * i, c, p], V[4 * i + 1, c, p], V[4 * i + 2, c, p], V[4 * i + 3, c, p] = \
+                            _times_b_transpose(half[i, 0], half[i, 1], half[i, 2], half[i, 3])
+                    p += 1
     return V
 
 
 @_jit
-def _transform_output(M, A_T, out, tiles_high, tiles_wide):
+def _transform_output(M, out, tiles_high, tiles_wide):
     N, F, out_height, out_width = out.shape
-    step, alpha = A_T.shape
-    # One (filter, image) plane of out per iteration: each writes its own plane.
-    for task in numba.prange(F * N):
-        f, n = task // N, task % N
-        products = np.empty((alpha, alpha), dtype=M.dtype)
-        half = np.empty((step, alpha), dtype=M.dtype)
-        block = np.empty((step, step), dtype=M.dtype)
-        for tile_row in range(tiles_high):
-            for tile_column in range(tiles_wide):
-                p = (n * tiles_high + tile_row) * tiles_wide + tile_column
-                for i in range(alpha):
-                    for j in range(alpha):
-                        products[i, j] = M[i * alpha + j, f, p]
-                _left_multiply(A_T, products, half)
-                _right_multiply_by_transpose(half, A_T, block)
-                top, left = step * tile_row, step * tile_column
-                # The last tile of an odd-sized output hangs over its edge: that part is dropped.
-                for i in range(min(step, out_height - top)):
-                    for j in range(min(step, out_width - left)):
-                        out[n, f, top + i, left + j] = block[i, j]
+    # One filter per iteration, all its images: it reads M[:, f] from start to end and writes only out[:, f].
+    for f in numba.prange(F):
+        plane = np.empty((2 * tiles_high, 2 * tiles_wide), dtype=M.dtype)   # out[n, f] before cropping
+        half = np.empty((2, 4), dtype=M.dtype)
+        p = 0
+        for n in range(N):
+            for tile_row in range(tiles_high):
+                for tile_column in range(tiles_wide):
+                    for j in range(4):                 # A^T m: A^T times each column of the 4x4 products m
+                        half[0, j], half[1, j] = _times_a_transpose(M[j, f, p], M[4 + j, f, p], M[8 + j, f, p],
+                                                                    M[12 + j, f, p])
+                    for i in range(2):                 # (A^T m) A: A^T times each row
+                        plane[2 * tile_row + i, 2 * tile_column], plane[2 * tile_row + i, 2 * tile_column + 1] = \
+                            _times_a_transpose(half[i, 0], half[i, 1], half[i, 2], half[i, 3])
+                    p += 1
+            # The last tiles of an odd-sized output hang over its edge: that part is dropped.
+            out[n, f] = plane[:out_height, :out_width]
     return out
 
 
-def transform_input(x, B_T, pad, tiles_high, tiles_wide):
-    """x: (N, C, H, W), B_T: (alpha, alpha) -> V: (alpha * alpha, C, N * tiles_high * tiles_wide), the transformed
-    input tiles B^T d B in the layout above. x and B_T must have the same float dtype (checked by the caller)."""
+def transform_input(x, pad, tiles_high, tiles_wide):
+    """x: (N, C, H, W) float32 or float64 -> V: (16, C, N * tiles_high * tiles_wide), the input tiles B^T d B in the
+    layout above; tiles_high and tiles_wide must cover the output: 2 * tiles_high >= H + 2 * pad - 2, likewise W."""
     N, C = x.shape[:2]
-    alpha = B_T.shape[0]
-    V = np.empty((alpha * alpha, C, N * tiles_high * tiles_wide), dtype=x.dtype)
-    return _transform_input(np.ascontiguousarray(x), np.ascontiguousarray(B_T), V, pad, tiles_high, tiles_wide)
+    V = np.empty((16, C, N * tiles_high * tiles_wide), dtype=x.dtype)
+    return _transform_input(np.ascontiguousarray(x), V, pad, tiles_high, tiles_wide)
 
 
-def transform_output(M, A_T, out_shape):
-    """M: (alpha * alpha, F, N * tiles_high * tiles_wide), A_T: (m, alpha) -> out: out_shape = (N, F, H', W'), each
-    output tile A^T m A placed at its position, cropped at the edge. M and A_T must have the same float dtype."""
+def transform_output(M, out_shape):
+    """M: (16, F, N * tiles_high * tiles_wide) -> out: out_shape = (N, F, H', W'), each tile's A^T m A put in place,
+    with tiles_high = ceil(H' / 2), tiles_wide = ceil(W' / 2)."""
     N, F, out_height, out_width = out_shape
-    step = A_T.shape[0]
-    tiles_high, tiles_wide = -(-out_height // step), -(-out_width // step)
     out = np.empty(out_shape, dtype=M.dtype)
-    return _transform_output(np.ascontiguousarray(M), np.ascontiguousarray(A_T), out, tiles_high, tiles_wide)
+    return _transform_output(np.ascontiguousarray(M), out, -(-out_height // 2), -(-out_width // 2))

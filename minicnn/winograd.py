@@ -82,56 +82,54 @@ def _check_arguments(function, x, w, pad):
 
 
 # ------------------------------------------------------------------------------------- the steps, in NumPy
-def _tile_counts(out_height, out_width, tile):
-    """Output tiles per column and per row: the last one hangs over an odd edge, and is cropped afterwards."""
-    return -(-out_height // tile), -(-out_width // tile)
+def _tile_counts(out_height, out_width):
+    """2x2 output tiles per column and per row: the last one hangs over an odd edge, and is cropped afterwards."""
+    return -(-out_height // 2), -(-out_width // 2)
 
 
-def transform_filters(w, G):
-    """w: (F, C, 3, 3) -> U: (alpha * alpha, F, C) with U[i * alpha + j, f, c] = (G w[f, c] G^T)[i, j]; alpha = G rows.
+def transform_filters(w):
+    """w: (F, C, 3, 3) -> U: (16, F, C) with U[4 * i + j, f, c] = (G w[f, c] G^T)[i, j], in w's dtype.
 
-    Cheap next to the GEMM (F * C small matrices), so it is redone on every call rather than cached.
+    Entry (i, j) of G g G^T is the sum over k, l of G[i, k] G[j, l] g[k, l]: the Kronecker product kron(G, G), a
+    16x9 matrix, times the 9 taps of g in row-major order. So one GEMM transforms all F * C filters; cheap next to the
+    convolution's, so it is redone on every call rather than cached.
     """
     F, C = w.shape[:2]
-    alpha = G.shape[0]
-    U = np.einsum("ik,fckl,jl->ijfc", G, w, G, optimize=True)
-    return np.ascontiguousarray(U.reshape(alpha * alpha, F, C))
+    G_twice = np.kron(G, G).astype(w.dtype)                                     # (16, 9)
+    return (G_twice @ w.reshape(F * C, 9).T).reshape(16, F, C)
 
 
-def transform_input_reference(x, B_T, pad, tiles_high, tiles_wide):
-    """x: (N, C, H, W) -> V: (alpha * alpha, C, N * tiles_high * tiles_wide), the transformed input tiles B^T d B
-    (layout in kernels/winograd_cpu.py); the plain-NumPy twin of kernels.winograd_cpu.transform_input."""
+def transform_input_reference(x, pad, tiles_high, tiles_wide):
+    """x: (N, C, H, W) -> V: (16, C, N * tiles_high * tiles_wide), the input tiles B^T d B (layout in
+    kernels/winograd_cpu.py); the plain-NumPy twin of kernels.winograd_cpu.transform_input."""
     N, C, H, W = x.shape
-    alpha = B_T.shape[0]
-    step = alpha - 2
     # Zero rows and columns: pad on every side, and below and to the right as many more as the last tiles overhang.
-    padded = np.pad(x, ((0, 0), (0, 0), (pad, step * tiles_high + 2 - H - pad), (pad, step * tiles_wide + 2 - W - pad)))
-    tiles = np.lib.stride_tricks.sliding_window_view(padded, (alpha, alpha), axis=(2, 3))[:, :, ::step, ::step]
-    V = np.einsum("ik,nctukl,jl->ijcntu", B_T, tiles, B_T, optimize=True)      # (alpha, alpha, C, N, rows, columns)
-    return np.ascontiguousarray(V.reshape(alpha * alpha, C, -1))
+    padded = np.pad(x, ((0, 0), (0, 0), (pad, 2 * tiles_high + 2 - H - pad), (pad, 2 * tiles_wide + 2 - W - pad)))
+    tiles = np.lib.stride_tricks.sliding_window_view(padded, (4, 4), axis=(2, 3))[:, :, ::2, ::2]
+    B_T_ = B_T.astype(x.dtype)
+    V = np.einsum("ik,nctukl,jl->ijcntu", B_T_, tiles, B_T_, optimize=True)    # (4, 4, C, N, rows, columns)
+    return np.ascontiguousarray(V.reshape(16, C, -1))
 
 
-def transform_output_reference(M, A_T, out_shape):
-    """M: (alpha * alpha, F, N * tiles_high * tiles_wide) -> out: out_shape = (N, F, H', W'), the output tiles
-    A^T m A put side by side and cropped; the plain-NumPy twin of kernels.winograd_cpu.transform_output."""
+def transform_output_reference(M, out_shape):
+    """M: (16, F, N * tiles_high * tiles_wide) -> out: out_shape = (N, F, H', W'), the output tiles A^T m A side by
+    side, cropped; the plain-NumPy twin of kernels.winograd_cpu.transform_output."""
     N, F, out_height, out_width = out_shape
-    step, alpha = A_T.shape
-    tiles_high, tiles_wide = _tile_counts(out_height, out_width, step)
-    products = M.reshape(alpha, alpha, F, N, tiles_high, tiles_wide)
-    Y = np.einsum("ik,klfntu,jl->nftiuj", A_T, products, A_T, optimize=True)  # (N, F, rows, step, columns, step)
-    return np.ascontiguousarray(Y.reshape(N, F, tiles_high * step, tiles_wide * step)[:, :, :out_height, :out_width])
+    tiles_high, tiles_wide = _tile_counts(out_height, out_width)
+    products = M.reshape(4, 4, F, N, tiles_high, tiles_wide)
+    A_T_ = A_T.astype(M.dtype)
+    Y = np.einsum("ik,klfntu,jl->nftiuj", A_T_, products, A_T_, optimize=True)  # (N, F, rows, 2, columns, 2)
+    return np.ascontiguousarray(Y.reshape(N, F, 2 * tiles_high, 2 * tiles_wide)[:, :, :out_height, :out_width])
 
 
 def _winograd(x, w, pad, transform_input, transform_output):
     """The algorithm, with the input and output transforms given: 16 GEMMs between two transforms."""
-    dtype = x.dtype
     N, F = x.shape[0], w.shape[0]
     out_height, out_width = x.shape[2] + 2 * pad - 2, x.shape[3] + 2 * pad - 2
-    tiles_high, tiles_wide = _tile_counts(out_height, out_width, A_T.shape[0])
-    U = transform_filters(w, G.astype(dtype))                                   # (16, F, C)
-    V = transform_input(x, B_T.astype(dtype), pad, tiles_high, tiles_wide)     # (16, C, tiles)
+    U = transform_filters(w)                                                    # (16, F, C)
+    V = transform_input(x, pad, *_tile_counts(out_height, out_width))          # (16, C, tiles)
     M = np.matmul(U, V)                                                         # (16, F, tiles): the BLAS
-    return transform_output(M, A_T.astype(dtype), (N, F, out_height, out_width))
+    return transform_output(M, (N, F, out_height, out_width))
 
 
 def winograd_conv_reference(x, w, pad):
