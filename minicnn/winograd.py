@@ -151,7 +151,9 @@ def winograd_conv(x, w, pad):
 
 
 def winograd_input_gradient(dout, w, pad):
-    """dx of out = winograd_conv(x, w, pad). dout: (N, F, H', W'), w: (F, C, 3, 3) -> dx: (N, C, H, W), H = H' + 2 - 2 * pad.
+    """dx of out = winograd_conv(x, w, pad).
+
+    dout: (N, F, H', W'), w: (F, C, 3, 3), pad: 0, 1 or 2 -> dx: (N, C, H, W) with H = H' + 2 - 2 * pad, likewise W.
 
     Input pixel x[h, w] met filter tap (k, l) in output (h + pad - k, w + pad - l), so
         dx[n, c, h, w] = sum over f, k, l of dout[n, f, h + pad - k, w + pad - l] * w[f, c, k, l].
