@@ -4,7 +4,8 @@ Each `X_forward(...)` returns `(out, cache)` and each `X_backward(dout, cache)` 
 Every function keeps the dtype it is given and runs unchanged on numpy or cupy arrays: the array module `xp` is taken
 from the input. Convolution, pooling and dropout hand their memory-bound parts to the kernels of `minicnn.kernels`
 (kernels/cpu.py, Numba, for numpy arrays; kernels/gpu.py, CUDA, for cupy arrays) and their arithmetic to the BLAS
-through `xp.matmul`.
+through `xp.matmul`. Convolution runs a few images at a time on the CPU (see _image_chunks), by im2col and a GEMM or,
+for 3x3 stride-1 filters, by Winograd's minimal filtering (minicnn.winograd; see conv_algorithm).
 """
 import os
 
