@@ -9,18 +9,21 @@ come out of only 4 products,
 
     m0 = (d0 - d2) g0                 m1 = (d1 + d2) (g0 + g1 + g2) / 2
     m3 = (d1 - d3) g2                 m2 = (d2 - d1) (g0 - g1 + g2) / 2
-    y0 = m0 + m1 + m2                 y1 = m1 - m2 - m3              (expand them: every other term cancels).
+    y0 = m0 + m1 + m2                 y1 = m1 - m2 - m3              (expand them: the cross terms cancel).
 
 The filter's factors (g0, (g0 + g1 + g2) / 2, ...) are computed once per filter and reused by every tile of every
 image, so they cost nothing per output. In matrices: y = A^T [(G g) * (B^T d)], * elementwise, with B^T, G, A^T below.
 
 Where the matrices come from (Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural Networks", after Toom and
-Cook): a correlation is a product of polynomials, and the product of a degree-1 and a degree-2 polynomial (degree 3,
-4 coefficients) is fixed by its values at 4 points, here 0, 1, -1 and infinity (the leading coefficient). G evaluates
-the filter g0 + g1 t + g2 t^2 there: g(0), g(1) / 2, g(-1) / 2 and g2 (the 1/2 is part of the interpolation, moved
-into G because the filter side is computed once). Multiplying the 4 values is the 4 products; B^T and A^T are the
-evaluation of the data and the interpolation back to coefficients, with their roles swapped by transposing because a
-correlation reads one factor backwards.
+Cook). Multiplying the filter polynomial g0 + g1 t + g2 t^2 by a degree-1 polynomial h0 + h1 t gives a polynomial of
+degree 3, fixed by its values at 4 points, here 0, 1, -1 and infinity (where the "value" is the leading coefficient).
+So: evaluate both factors at the 4 points (G does it for g: g(0), g(1) / 2, g(-1) / 2, g2; the 1/2 belongs to the
+interpolation and is moved into G, which is computed once per filter), multiply the 4 values, and interpolate the
+product's 4 coefficients back: 4 multiplications. Our correlation, 2 outputs from 4 inputs, is that computation
+transposed (a product spreads each h_k over the outputs; a correlation gathers the inputs into each y_k), and
+transposing swaps the roles of the outer matrices: B^T is the interpolation matrix transposed, A^T the evaluation
+matrix of h0 + h1 t transposed (with the sign of the point at infinity flipped in both, so the flips cancel). G
+stays as it is.
 
 Two dimensions, F(2x2, 3x3): nest the 1-D algorithm along rows and columns. A 4x4 input tile d and a 3x3 filter g
 give the 2x2 output tile
