@@ -1,4 +1,4 @@
-"""Winograd minimal filtering: 3x3 stride-1 convolution with 2.25 times fewer multiplications than im2col.
+"""Winograd minimal filtering: 3x3 stride-1 convolution with 2.25 (or 4) times fewer multiplications than im2col.
 
 The idea in one dimension, F(2, 3): two outputs of a 3-tap filter g over four inputs d,
 
@@ -37,7 +37,8 @@ product: with U = G g G^T for every (filter, channel) and V = B^T d B for every 
 
 Larger tiles save more: F(4x4, 3x3) takes a 6x6 tile to a 4x4 output block with 36 products instead of 144 (the
 option tile=4). It pays on maps of 8x8 and more (on 6x6 outputs it computes 8x8 and saves nothing), at the price of
-about 10 times the float32 rounding error of F(2x2, 3x3) (still near 1e-5 of the output's scale).
+10 to 40 times the float32 rounding error of F(2x2, 3x3) (1e-5 to 2e-5 of the output's scale on the deep net's
+layers).
 
 Module layout: the matrices; the transforms in plain NumPy (the ones to read first: short einsums); winograd_conv,
 which runs the same steps with the Numba transforms of kernels/winograd_cpu.py; winograd_input_gradient; supports.
@@ -138,11 +139,11 @@ def transform_input_reference(x, alpha, pad, tiles_high, tiles_wide):
     (layout in kernels/winograd_cpu.py); the plain-NumPy twin of kernels.winograd_cpu.transform_input."""
     N, C, H, W = x.shape
     step = alpha - 2
-    B_T_ = TRANSFORMS[step][0].astype(x.dtype)
+    B_T_tile = TRANSFORMS[step][0].astype(x.dtype)
     # Zero rows and columns: pad on every side, and below and to the right as many more as the last tiles overhang.
     padded = np.pad(x, ((0, 0), (0, 0), (pad, step * tiles_high + 2 - H - pad), (pad, step * tiles_wide + 2 - W - pad)))
     tiles = np.lib.stride_tricks.sliding_window_view(padded, (alpha, alpha), axis=(2, 3))[:, :, ::step, ::step]
-    V = np.einsum("ik,nctukl,jl->ijcntu", B_T_, tiles, B_T_, optimize=True)    # (alpha, alpha, C, N, rows, columns)
+    V = np.einsum("ik,nctukl,jl->ijcntu", B_T_tile, tiles, B_T_tile, optimize=True)    # (alpha, alpha, C, N, rows, columns)
     return np.ascontiguousarray(V.reshape(alpha * alpha, C, -1))
 
 
@@ -152,10 +153,10 @@ def transform_output_reference(M, out_shape):
     N, F, out_height, out_width = out_shape
     alpha = round(M.shape[0] ** 0.5)
     step = alpha - 2
-    A_T_ = TRANSFORMS[step][2].astype(M.dtype)
+    A_T_tile = TRANSFORMS[step][2].astype(M.dtype)
     tiles_high, tiles_wide = _tile_counts(out_height, out_width, step)
     products = M.reshape(alpha, alpha, F, N, tiles_high, tiles_wide)
-    Y = np.einsum("ik,klfntu,jl->nftiuj", A_T_, products, A_T_, optimize=True)  # (N, F, rows, step, columns, step)
+    Y = np.einsum("ik,klfntu,jl->nftiuj", A_T_tile, products, A_T_tile, optimize=True)  # (N, F, rows, step, columns, step)
     Y = Y.reshape(N, F, step * tiles_high, step * tiles_wide)
     return np.ascontiguousarray(Y[:, :, :out_height, :out_width])
 
@@ -196,11 +197,11 @@ def winograd_input_gradient(dout, w, pad, tile=2):
     dout: (N, F, H', W'), w: (F, C, 3, 3), pad: 0, 1 or 2, tile: as winograd_conv's
     -> dx: (N, C, H, W) with H = H' + 2 - 2 * pad, likewise W.
 
-    Input pixel x[h, w] met filter tap (k, l) in output (h + pad - k, w + pad - l), so
-        dx[n, c, h, w] = sum over f, k, l of dout[n, f, h + pad - k, w + pad - l] * w[f, c, k, l].
-    With k' = 2 - k that is a correlation again, of dout with the filters flipped (w[f, c, 2 - k', 2 - l']) and
-    transposed (output channel c, input channel f), reading dout at h + (pad - 2) + k': padding 2 - pad. So the
-    backward pass is winograd_conv once more, with the same savings.
+    Input pixel x[n, c, i, j] met filter tap (k, l) in output (i + pad - k, j + pad - l), so
+        dx[n, c, i, j] = sum over f, k, l of dout[n, f, i + pad - k, j + pad - l] * w[f, c, k, l].
+    With k' = 2 - k and l' = 2 - l that is a correlation again, of dout with the filters flipped (w[f, c, 2 - k',
+    2 - l']) and transposed (output channel c, input channel f), reading dout at (i + k' - (2 - pad), j + l' - (2 -
+    pad)): padding 2 - pad. So the backward pass is winograd_conv once more, with the same savings.
     """
     if pad not in range(MAX_PAD + 1) or getattr(w, "ndim", 0) != 4 or getattr(dout, "ndim", 0) != 4 \
             or dout.shape[1] != w.shape[0]:
