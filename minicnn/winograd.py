@@ -143,7 +143,8 @@ def transform_input_reference(x, alpha, pad, tiles_high, tiles_wide):
     # Zero rows and columns: pad on every side, and below and to the right as many more as the last tiles overhang.
     padded = np.pad(x, ((0, 0), (0, 0), (pad, step * tiles_high + 2 - H - pad), (pad, step * tiles_wide + 2 - W - pad)))
     tiles = np.lib.stride_tricks.sliding_window_view(padded, (alpha, alpha), axis=(2, 3))[:, :, ::step, ::step]
-    V = np.einsum("ik,nctukl,jl->ijcntu", B_T_tile, tiles, B_T_tile, optimize=True)    # (alpha, alpha, C, N, rows, columns)
+    # tiles: (N, C, rows, columns, alpha, alpha) -> V: (alpha, alpha, C, N, rows, columns)
+    V = np.einsum("ik,nctukl,jl->ijcntu", B_T_tile, tiles, B_T_tile, optimize=True)
     return np.ascontiguousarray(V.reshape(alpha * alpha, C, -1))
 
 
@@ -156,7 +157,8 @@ def transform_output_reference(M, out_shape):
     A_T_tile = TRANSFORMS[step][2].astype(M.dtype)
     tiles_high, tiles_wide = _tile_counts(out_height, out_width, step)
     products = M.reshape(alpha, alpha, F, N, tiles_high, tiles_wide)
-    Y = np.einsum("ik,klfntu,jl->nftiuj", A_T_tile, products, A_T_tile, optimize=True)  # (N, F, rows, step, columns, step)
+    # products: (alpha, alpha, F, N, rows, columns) -> Y: (N, F, rows, step, columns, step)
+    Y = np.einsum("ik,klfntu,jl->nftiuj", A_T_tile, products, A_T_tile, optimize=True)
     Y = Y.reshape(N, F, step * tiles_high, step * tiles_wide)
     return np.ascontiguousarray(Y[:, :, :out_height, :out_width])
 
