@@ -11,6 +11,9 @@ take out=, a buffer to write the result into (the layers reuse one buffer for ev
 minicnn.layers picks cpu.py or gpu.py by the device of its input; cpu.py and gpu.py check their arguments with the
 same functions (checks.py). This file imports nothing, so importing one of them loads no layer.
 
+winograd_cpu.py holds the Numba input and output transforms of Winograd convolution for minicnn/winograd.py, which
+keeps their plain-NumPy twins next to the transform matrices; there is no CUDA version (cupy arrays keep im2col).
+
 Layouts shared by the three (tests/ compare them on the same inputs):
   im2col:  x (N, C, H, W) -> cols (C * HH * WW, N * H' * W'), where row (c * HH + i) * WW + j and column
            (n * H' + oh) * W' + ow hold x[n, c, oh * stride + i - pad, ow * stride + j - pad] (0 outside x),

@@ -1,4 +1,4 @@
-"""Winograd minimal filtering: 3x3 stride-1 convolution with 2.25 times fewer multiplications than im2col.
+"""Winograd minimal filtering: 3x3 stride-1 convolution with 2.25 (or 4) times fewer multiplications than im2col.
 
 The idea in one dimension, F(2, 3): two outputs of a 3-tap filter g over four inputs d,
 
@@ -9,18 +9,21 @@ come out of only 4 products,
 
     m0 = (d0 - d2) g0                 m1 = (d1 + d2) (g0 + g1 + g2) / 2
     m3 = (d1 - d3) g2                 m2 = (d2 - d1) (g0 - g1 + g2) / 2
-    y0 = m0 + m1 + m2                 y1 = m1 - m2 - m3              (expand them: every other term cancels).
+    y0 = m0 + m1 + m2                 y1 = m1 - m2 - m3              (expand them: the cross terms cancel).
 
 The filter's factors (g0, (g0 + g1 + g2) / 2, ...) are computed once per filter and reused by every tile of every
 image, so they cost nothing per output. In matrices: y = A^T [(G g) * (B^T d)], * elementwise, with B^T, G, A^T below.
 
 Where the matrices come from (Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural Networks", after Toom and
-Cook): a correlation is a product of polynomials, and the product of a degree-1 and a degree-2 polynomial (degree 3,
-4 coefficients) is fixed by its values at 4 points, here 0, 1, -1 and infinity (the leading coefficient). G evaluates
-the filter g0 + g1 t + g2 t^2 there: g(0), g(1) / 2, g(-1) / 2 and g2 (the 1/2 is part of the interpolation, moved
-into G because the filter side is computed once). Multiplying the 4 values is the 4 products; B^T and A^T are the
-evaluation of the data and the interpolation back to coefficients, with their roles swapped by transposing because a
-correlation reads one factor backwards.
+Cook). Multiplying the filter polynomial g0 + g1 t + g2 t^2 by a degree-1 polynomial h0 + h1 t gives a polynomial of
+degree 3, fixed by its values at 4 points, here 0, 1, -1 and infinity (where the "value" is the leading coefficient).
+So: evaluate both factors at the 4 points (G does it for g: g(0), g(1) / 2, g(-1) / 2, g2; the 1/2 belongs to the
+interpolation and is moved into G, which is computed once per filter), multiply the 4 values, and interpolate the
+product's 4 coefficients back: 4 multiplications. Our correlation, 2 outputs from 4 inputs, is that computation
+transposed (a product spreads each h_k over the outputs; a correlation gathers the inputs into each y_k), and
+transposing swaps the roles of the outer matrices: B^T is the interpolation matrix transposed, A^T the evaluation
+matrix of h0 + h1 t transposed (with the sign of the point at infinity flipped in both, so the flips cancel). G
+stays as it is.
 
 Two dimensions, F(2x2, 3x3): nest the 1-D algorithm along rows and columns. A 4x4 input tile d and a 3x3 filter g
 give the 2x2 output tile
@@ -31,6 +34,11 @@ Over channels the elementwise products are summed, and for each of the 16 positi
 product: with U = G g G^T for every (filter, channel) and V = B^T d B for every (channel, tile),
     M[i, j] (F, tiles) = U[i, j] (F, C) @ V[i, j] (C, tiles),
 16 GEMMs that np.matmul hands to the BLAS in one batched call. The transforms are cheap additions next to them.
+
+Larger tiles save more: F(4x4, 3x3) takes a 6x6 tile to a 4x4 output block with 36 products instead of 144 (the
+option tile=4). It pays on maps of 8x8 and more (on 6x6 outputs it computes 8x8 and saves nothing), at the price of
+10 to 40 times the float32 rounding error of F(2x2, 3x3) (1e-5 to 2e-5 of the output's scale on the deep net's
+layers).
 
 Module layout: the matrices; the transforms in plain NumPy (the ones to read first: short einsums); winograd_conv,
 which runs the same steps with the Numba transforms of kernels/winograd_cpu.py; winograd_input_gradient; supports.
@@ -50,6 +58,30 @@ G = np.array([[1, 0, 0],
 A_T = np.array([[1, 1, 1, 0],
                 [0, 1, -1, -1]], dtype=np.float64)
 
+# F(4x4, 3x3): the same construction with the 6 points 0, 1, -1, 2, -2 and infinity (Lavin & Gray, section 4.2). A 6x6
+# tile gives a 4x4 output block from 36 products instead of 4 * 4 * 9 = 144, 4 times fewer; but the larger entries
+# (up to 8, and 1/24 in G) amplify rounding errors, about 10 to 40 times those of F(2x2, 3x3) in float32
+# (tests/test_winograd.py measures them).
+B_T_4x4 = np.array([[4, 0, -5, 0, 1, 0],
+                    [0, -4, -4, 1, 1, 0],
+                    [0, 4, -4, -1, 1, 0],
+                    [0, -2, -1, 2, 1, 0],
+                    [0, 2, -1, -2, 1, 0],
+                    [0, 4, 0, -5, 0, 1]], dtype=np.float64)
+G_4x4 = np.array([[1 / 4, 0, 0],
+                  [-1 / 6, -1 / 6, -1 / 6],
+                  [-1 / 6, 1 / 6, -1 / 6],
+                  [1 / 24, 1 / 12, 1 / 6],
+                  [1 / 24, -1 / 12, 1 / 6],
+                  [0, 0, 1]], dtype=np.float64)
+A_T_4x4 = np.array([[1, 1, 1, 1, 1, 0],
+                    [0, 1, -1, 2, -2, 0],
+                    [0, 1, 1, 4, 4, 0],
+                    [0, 1, -1, 8, -8, 1]], dtype=np.float64)
+
+# The output tile's size -> (B^T, G, A^T).
+TRANSFORMS = {2: (B_T, G, A_T), 4: (B_T_4x4, G_4x4, A_T_4x4)}
+
 KERNEL_SIZE = 3
 MAX_PAD = 2        # pad 2 is the "full" convolution the input gradient needs; more would only add zero rows
 
@@ -67,103 +99,115 @@ def supports(x_shape, w_shape, stride, pad):
             and min(H, W) + 2 * pad >= KERNEL_SIZE)
 
 
-def _check_arguments(function, x, w, pad):
+def _check_arguments(function, x, w, pad, tile):
     """Raise ValueError, naming function and every shape, unless supports() holds for numpy float arrays x and w of
-    one dtype."""
+    one dtype and tile is 2 or 4."""
     described = f"(x: {getattr(x, 'shape', '?')} {getattr(x, 'dtype', type(x).__name__)}, " \
-                f"w: {getattr(w, 'shape', '?')} {getattr(w, 'dtype', type(w).__name__)}, pad {pad})"
+                f"w: {getattr(w, 'shape', '?')} {getattr(w, 'dtype', type(w).__name__)}, pad {pad}, tile {tile})"
     if not isinstance(x, np.ndarray) or not isinstance(w, np.ndarray):
         raise ValueError(f"{function}: x and w must be numpy arrays (cupy arrays take the im2col path) {described}")
     if x.dtype != w.dtype or x.dtype not in (np.float32, np.float64):
         raise ValueError(f"{function}: x and w must both be float32 or both float64 {described}")
+    if tile not in TRANSFORMS:
+        raise ValueError(f"{function}: tile must be 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)) {described}")
     if not supports(x.shape, w.shape, 1, pad):
         raise ValueError(f"{function}: needs x (N, C, H, W), w (F, C, 3, 3) with the same C, pad 0, 1 or 2 and "
                          f"H + 2 * pad >= 3, W + 2 * pad >= 3 {described}")
 
 
 # ------------------------------------------------------------------------------------- the steps, in NumPy
-def _tile_counts(out_height, out_width):
-    """2x2 output tiles per column and per row: the last one hangs over an odd edge, and is cropped afterwards."""
-    return -(-out_height // 2), -(-out_width // 2)
+def _tile_counts(out_height, out_width, tile):
+    """Output tiles per column and per row: the last one hangs over an odd edge, and is cropped afterwards."""
+    return -(-out_height // tile), -(-out_width // tile)
 
 
-def transform_filters(w):
-    """w: (F, C, 3, 3) -> U: (16, F, C) with U[4 * i + j, f, c] = (G w[f, c] G^T)[i, j], in w's dtype.
+def transform_filters(w, tile=2):
+    """w: (F, C, 3, 3) -> U: (alpha^2, F, C) with U[alpha * i + j, f, c] = (G w[f, c] G^T)[i, j], alpha = tile + 2,
+    in w's dtype.
 
-    Entry (i, j) of G g G^T is the sum over k, l of G[i, k] G[j, l] g[k, l]: the Kronecker product kron(G, G), a
-    16x9 matrix, times the 9 taps of g in row-major order. So one GEMM transforms all F * C filters; cheap next to the
-    convolution's, so it is redone on every call rather than cached.
+    Entry (i, j) of G g G^T is the sum over k, l of G[i, k] G[j, l] g[k, l]: the Kronecker product kron(G, G), an
+    alpha^2 x 9 matrix, times the 9 taps of g in row-major order. So one GEMM transforms all F * C filters; cheap next
+    to the convolution's, so it is redone on every call rather than cached.
     """
     F, C = w.shape[:2]
-    G_twice = np.kron(G, G).astype(w.dtype)                                     # (16, 9)
-    return (G_twice @ w.reshape(F * C, 9).T).reshape(16, F, C)
+    G_twice = np.kron(TRANSFORMS[tile][1], TRANSFORMS[tile][1]).astype(w.dtype)     # (alpha^2, 9)
+    return (G_twice @ w.reshape(F * C, 9).T).reshape(-1, F, C)
 
 
-def transform_input_reference(x, pad, tiles_high, tiles_wide):
-    """x: (N, C, H, W) -> V: (16, C, N * tiles_high * tiles_wide), the input tiles B^T d B (layout in
-    kernels/winograd_cpu.py); the plain-NumPy twin of kernels.winograd_cpu.transform_input."""
+def transform_input_reference(x, alpha, pad, tiles_high, tiles_wide):
+    """x: (N, C, H, W), alpha: 4 or 6 -> V: (alpha^2, C, N * tiles_high * tiles_wide), the input tiles B^T d B
+    (layout in kernels/winograd_cpu.py); the plain-NumPy twin of kernels.winograd_cpu.transform_input."""
     N, C, H, W = x.shape
+    step = alpha - 2
+    B_T_tile = TRANSFORMS[step][0].astype(x.dtype)
     # Zero rows and columns: pad on every side, and below and to the right as many more as the last tiles overhang.
-    padded = np.pad(x, ((0, 0), (0, 0), (pad, 2 * tiles_high + 2 - H - pad), (pad, 2 * tiles_wide + 2 - W - pad)))
-    tiles = np.lib.stride_tricks.sliding_window_view(padded, (4, 4), axis=(2, 3))[:, :, ::2, ::2]
-    B_T_ = B_T.astype(x.dtype)
-    V = np.einsum("ik,nctukl,jl->ijcntu", B_T_, tiles, B_T_, optimize=True)    # (4, 4, C, N, rows, columns)
-    return np.ascontiguousarray(V.reshape(16, C, -1))
+    padded = np.pad(x, ((0, 0), (0, 0), (pad, step * tiles_high + 2 - H - pad), (pad, step * tiles_wide + 2 - W - pad)))
+    tiles = np.lib.stride_tricks.sliding_window_view(padded, (alpha, alpha), axis=(2, 3))[:, :, ::step, ::step]
+    # tiles: (N, C, rows, columns, alpha, alpha) -> V: (alpha, alpha, C, N, rows, columns)
+    V = np.einsum("ik,nctukl,jl->ijcntu", B_T_tile, tiles, B_T_tile, optimize=True)
+    return np.ascontiguousarray(V.reshape(alpha * alpha, C, -1))
 
 
 def transform_output_reference(M, out_shape):
-    """M: (16, F, N * tiles_high * tiles_wide) -> out: out_shape = (N, F, H', W'), the output tiles A^T m A side by
-    side, cropped; the plain-NumPy twin of kernels.winograd_cpu.transform_output."""
+    """M: (alpha^2, F, N * tiles_high * tiles_wide) -> out: out_shape = (N, F, H', W'), the output tiles A^T m A side
+    by side, cropped; the plain-NumPy twin of kernels.winograd_cpu.transform_output."""
     N, F, out_height, out_width = out_shape
-    tiles_high, tiles_wide = _tile_counts(out_height, out_width)
-    products = M.reshape(4, 4, F, N, tiles_high, tiles_wide)
-    A_T_ = A_T.astype(M.dtype)
-    Y = np.einsum("ik,klfntu,jl->nftiuj", A_T_, products, A_T_, optimize=True)  # (N, F, rows, 2, columns, 2)
-    return np.ascontiguousarray(Y.reshape(N, F, 2 * tiles_high, 2 * tiles_wide)[:, :, :out_height, :out_width])
+    alpha = round(M.shape[0] ** 0.5)
+    step = alpha - 2
+    A_T_tile = TRANSFORMS[step][2].astype(M.dtype)
+    tiles_high, tiles_wide = _tile_counts(out_height, out_width, step)
+    products = M.reshape(alpha, alpha, F, N, tiles_high, tiles_wide)
+    # products: (alpha, alpha, F, N, rows, columns) -> Y: (N, F, rows, step, columns, step)
+    Y = np.einsum("ik,klfntu,jl->nftiuj", A_T_tile, products, A_T_tile, optimize=True)
+    Y = Y.reshape(N, F, step * tiles_high, step * tiles_wide)
+    return np.ascontiguousarray(Y[:, :, :out_height, :out_width])
 
 
-def _winograd(x, w, pad, transform_input, transform_output):
-    """The algorithm, with the input and output transforms given: 16 GEMMs between two transforms."""
+def _winograd(x, w, pad, tile, transform_input, transform_output):
+    """The algorithm, with the input and output transforms given: alpha^2 GEMMs between two transforms."""
     N, F = x.shape[0], w.shape[0]
     out_height, out_width = x.shape[2] + 2 * pad - 2, x.shape[3] + 2 * pad - 2
-    U = transform_filters(w)                                                    # (16, F, C)
-    V = transform_input(x, pad, *_tile_counts(out_height, out_width))          # (16, C, tiles)
-    M = np.matmul(U, V)                                                         # (16, F, tiles): the BLAS
+    U = transform_filters(w, tile)                                              # (alpha^2, F, C)
+    V = transform_input(x, tile + 2, pad, *_tile_counts(out_height, out_width, tile))     # (alpha^2, C, tiles)
+    M = np.matmul(U, V)                                                         # (alpha^2, F, tiles): the BLAS
     return transform_output(M, (N, F, out_height, out_width))
 
 
-def winograd_conv_reference(x, w, pad):
+def winograd_conv_reference(x, w, pad, tile=2):
     """winograd_conv with the plain-NumPy transforms: slower, and the version to read first."""
-    _check_arguments("winograd_conv_reference", x, w, pad)
-    return _winograd(x, w, pad, transform_input_reference, transform_output_reference)
+    _check_arguments("winograd_conv_reference", x, w, pad, tile)
+    return _winograd(x, w, pad, tile, transform_input_reference, transform_output_reference)
 
 
 # -------------------------------------------------------------------------------------- the fast versions
-def winograd_conv(x, w, pad):
+def winograd_conv(x, w, pad, tile=2):
     """Convolution (cross-correlation, as conv_forward) of x with 3x3 filters, stride 1, zero padding pad, no bias.
 
-    x: (N, C, H, W), w: (F, C, 3, 3), both numpy float32 or both float64; pad: 0, 1 or 2.
+    x: (N, C, H, W), w: (F, C, 3, 3), both numpy float32 or both float64; pad: 0, 1 or 2; tile: the output tile's
+    size, 2 for F(2x2, 3x3) (the default: as accurate as im2col) or 4 for F(4x4, 3x3) (fewer products on maps of 8x8
+    and more, 10 to 40 times the float32 rounding error).
     out: (N, F, H', W') with H' = H + 2 * pad - 2, W' = W + 2 * pad - 2, x's dtype. ValueError when not supports().
     """
     from minicnn.kernels import winograd_cpu        # on first use, as minicnn.layers imports its kernels
-    _check_arguments("winograd_conv", x, w, pad)
-    return _winograd(x, w, pad, winograd_cpu.transform_input, winograd_cpu.transform_output)
+    _check_arguments("winograd_conv", x, w, pad, tile)
+    return _winograd(x, w, pad, tile, winograd_cpu.transform_input, winograd_cpu.transform_output)
 
 
-def winograd_input_gradient(dout, w, pad):
+def winograd_input_gradient(dout, w, pad, tile=2):
     """dx of out = winograd_conv(x, w, pad).
 
-    dout: (N, F, H', W'), w: (F, C, 3, 3), pad: 0, 1 or 2 -> dx: (N, C, H, W) with H = H' + 2 - 2 * pad, likewise W.
+    dout: (N, F, H', W'), w: (F, C, 3, 3), pad: 0, 1 or 2, tile: as winograd_conv's
+    -> dx: (N, C, H, W) with H = H' + 2 - 2 * pad, likewise W.
 
-    Input pixel x[h, w] met filter tap (k, l) in output (h + pad - k, w + pad - l), so
-        dx[n, c, h, w] = sum over f, k, l of dout[n, f, h + pad - k, w + pad - l] * w[f, c, k, l].
-    With k' = 2 - k that is a correlation again, of dout with the filters flipped (w[f, c, 2 - k', 2 - l']) and
-    transposed (output channel c, input channel f), reading dout at h + (pad - 2) + k': padding 2 - pad. So the
-    backward pass is winograd_conv once more, with the same 2.25 times fewer multiplications.
+    Input pixel x[n, c, i, j] met filter tap (k, l) in output (i + pad - k, j + pad - l), so
+        dx[n, c, i, j] = sum over f, k, l of dout[n, f, i + pad - k, j + pad - l] * w[f, c, k, l].
+    With k' = 2 - k and l' = 2 - l that is a correlation again, of dout with the filters flipped (w[f, c, 2 - k',
+    2 - l']) and transposed (output channel c, input channel f), reading dout at (i + k' - (2 - pad), j + l' - (2 -
+    pad)): padding 2 - pad. So the backward pass is winograd_conv once more, with the same savings.
     """
     if pad not in range(MAX_PAD + 1) or getattr(w, "ndim", 0) != 4 or getattr(dout, "ndim", 0) != 4 \
             or dout.shape[1] != w.shape[0]:
         raise ValueError(f"winograd_input_gradient: needs dout (N, F, H', W'), w (F, C, 3, 3) and pad 0, 1 or 2 "
                          f"(dout: {getattr(dout, 'shape', '?')}, w: {getattr(w, 'shape', '?')}, pad {pad})")
     flipped_and_transposed = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]         # (C, F, 3, 3)
-    return winograd_conv(dout, flipped_and_transposed, MAX_PAD - pad)
+    return winograd_conv(dout, flipped_and_transposed, MAX_PAD - pad, tile)
