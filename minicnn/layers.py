@@ -13,7 +13,7 @@ import numpy as np
 
 from minicnn import winograd
 from minicnn.backend import get_array_module, is_gpu_array
-from minicnn.kernels.checks import check_dropout_probability, window_output_size
+from minicnn.kernels.checks import FLOAT_DTYPES, check_dropout_probability, window_output_size
 from minicnn.kernels.shapes import conv_output_size
 from minicnn.naive import (conv_backward_naive, conv_forward_naive,  # noqa: F401 (part of this module's API)
                            max_pool_backward_naive, max_pool_forward_naive)
@@ -136,8 +136,8 @@ def conv_algorithm(x, w, conv_param):
 
     conv_param['algorithm'] (default: the environment variable MINICNN_CONV_ALGORITHM, else 'auto') chooses:
       'im2col'    always im2col and GEMM;
-      'winograd'  Winograd F(2x2, 3x3) (minicnn.winograd) wherever it applies: numpy arrays, 3x3 filters,
-                  stride 1, pad at most 2; im2col elsewhere;
+      'winograd'  Winograd F(2x2, 3x3) (minicnn.winograd) wherever it applies: float32 or float64 numpy arrays,
+                  3x3 filters, stride 1, pad at most 2; im2col elsewhere;
       'auto'      Winograd where it applies and was measured faster (at least WINOGRAD_MIN_CHANNELS input
                   channels: with fewer, its 16 small GEMMs cannot beat one im2col GEMM), else im2col.
     The weight gradient always comes from im2col columns; Winograd computes the output and the input gradient.
@@ -146,8 +146,8 @@ def conv_algorithm(x, w, conv_param):
     if requested not in CONV_ALGORITHMS:
         raise ValueError(f"conv_forward: conv_param['algorithm'] (or MINICNN_CONV_ALGORITHM) must be one of "
                          f"{CONV_ALGORITHMS}, got {requested!r}")
-    applies = not is_gpu_array(x) and winograd.supports(x.shape, w.shape, conv_param.get("stride", 1),
-                                                         conv_param.get("pad", 0))
+    applies = (not is_gpu_array(x) and x.dtype in FLOAT_DTYPES
+               and winograd.supports(x.shape, w.shape, conv_param.get("stride", 1), conv_param.get("pad", 0)))
     if requested == "winograd" and applies or requested == "auto" and applies and x.shape[1] >= WINOGRAD_MIN_CHANNELS:
         return "winograd"
     return "im2col"
