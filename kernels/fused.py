@@ -8,10 +8,11 @@ done in as few passes as the arithmetic allows:
   backward:  one pass applies the dropout and ReLU masks and sums each channel (dbeta, dgamma), one pass writes dx;
   Adam:      one pass updates m, v and w together.
 
-Only the input x of batch norm is kept for the backward pass: x_hat, the ReLU mask and the dropout mask are all
-recomputed from it (the dropout mask from its seed, with the hash of kernels/cpu.py, so the masks are those of
-kernels.cpu.dropout_forward bit for bit). The arithmetic follows minicnn.layers and solver/optim.py operation by
-operation and in x's dtype, so a float32 network stays float32; only the channel sums are accumulated in float64.
+Kept for the backward pass are batch norm's input x (x_hat is recomputed from it) and a one-byte mask of the units
+that passed ReLU and dropout, where the chain keeps x_hat, the ReLU input and the dropout mask, all as big as x. The
+dropout mask is drawn with the hash of kernels/cpu.py, so it is that of kernels.cpu.dropout_forward bit for bit. The
+arithmetic follows minicnn.layers and solver/optim.py operation by operation and in x's dtype, so a float32 network
+stays float32; only the channel sums are accumulated in float64.
 
 Arrays are seen as (N, C, S): C channels of S values per sample, S = H * W for spatial batch norm and 1 for the flat
 batch norm of an affine layer. A parallel task owns whole channels, so no two tasks write the same sum; when S is small
@@ -32,12 +33,6 @@ def _channels_per_task(values_per_channel):
     return max(1, -(-_VALUES_PER_TASK_ROW // values_per_channel))
 
 
-@numba.njit(cache=True, inline="always")
-def _passes(y, index, p, seed):
-    """Whether the normalised value y, element `index`, passes the ReLU (y > 0) and is kept by dropout."""
-    return y > 0 and (p == 0 or _splitmix64_uniform(seed, index) >= p)
-
-
 @_jit
 def _channel_sums(x, shift, sums, squares, channels_per_task):
     N, C, S = x.shape
@@ -55,34 +50,37 @@ def _channel_sums(x, shift, sums, squares, channels_per_task):
 
 
 @_jit
-def _normalise_relu_dropout(x, mean, inv_std, gamma, beta, p, scale, seed, out, channels_per_task):
+def _normalise_relu_dropout(x, mean, inv_std, gamma, beta, p, scale, seed, out, passed, channels_per_task):
     N, C, S = x.shape
+    zero = scale - scale
     for task in numba.prange(-(-C // channels_per_task)):
         for n in range(N):
             for c in range(task * channels_per_task, min(C, (task + 1) * channels_per_task)):
                 first = (n * C + c) * S                  # the flat index over (N, C, S) that dropout hashes
                 for s in range(S):
                     y = (x[n, c, s] - mean[c]) * inv_std[c] * gamma[c] + beta[c]
-                    out[n, c, s] = y * scale if _passes(y, first + s, p, seed) else 0
-    return out
+                    # `&` and a select, not `and` and branches: y > 0 is a coin flip that no branch predictor guesses.
+                    keep = y > 0
+                    if p > 0:
+                        keep = keep & (_splitmix64_uniform(seed, first + s) >= p)
+                    passed[n, c, s] = keep
+                    out[n, c, s] = y * scale if keep else zero
+    return out, passed
 
 
 @_jit
-def _masked_gradient_sums(dout, x, mean, inv_std, gamma, beta, p, scale, seed, masked, sums, products,
-                          channels_per_task):
+def _masked_gradient_sums(dout, x, passed, mean, inv_std, scale, masked, sums, products, channels_per_task):
     N, C, S = x.shape
     for task in numba.prange(-(-C // channels_per_task)):
         for n in range(N):
             for c in range(task * channels_per_task, min(C, (task + 1) * channels_per_task)):
-                first = (n * C + c) * S
                 total = total_product = 0.0
                 for s in range(S):
-                    x_hat = (x[n, c, s] - mean[c]) * inv_std[c]
-                    y = x_hat * gamma[c] + beta[c]
-                    masked[n, c, s] = dout[n, c, s] * scale if _passes(y, first + s, p, seed) else 0
+                    # A product with the mask, not a select on it, so that the loop has no branch.
+                    masked[n, c, s] = dout[n, c, s] * (scale * passed[n, c, s])
                     gradient = masked[n, c, s]              # read back: summed as stored, in dout's dtype
                     total += gradient
-                    total_product += np.float64(gradient) * x_hat
+                    total_product += np.float64(gradient) * ((x[n, c, s] - mean[c]) * inv_std[c])
                 sums[c] += total
                 products[c] += total_product
     return masked, sums, products
@@ -144,32 +142,33 @@ def batchnorm_relu_dropout_forward(x, mean, inv_std, gamma, beta, p=0.0, seed=No
 
     x: (N, C, ...); mean, inv_std, gamma, beta: (C,) in x's dtype; p: probability of dropping (0: no dropout);
     seed: the dropout seed, element i of x (flat, row-major) dropped when splitmix64_uniform(seed, i) < p as in
-    kernels.cpu.dropout_forward. out: x's shape.
+    kernels.cpu.dropout_forward. -> out: x's shape; passed: x's shape, bool, True where a unit passed both ReLU and
+    dropout: all the backward pass needs of them, in a quarter of a float32 array. (Recomputing the dropout mask from
+    the seed instead would cost more than reading it back: the hash takes longer than a pass over memory.)
     """
     shape, x = x.shape, _as_channels(x)
-    out = np.empty_like(x)
+    out, passed = np.empty_like(x), np.empty(x.shape, dtype=np.uint8)
     _normalise_relu_dropout(x, mean, inv_std, gamma, beta, float(p), _dropout_scale(x, p), _dropout_seed(x, p, seed),
-                            out, _channels_per_task(x.shape[2]))
-    return out.reshape(shape)
+                            out, passed, _channels_per_task(x.shape[2]))
+    return out.reshape(shape), passed.view(np.bool_).reshape(shape)
 
 
-def batchnorm_relu_dropout_backward(dout, x, mean, inv_std, gamma, beta, p=0.0, seed=None,
-                                    batch_statistics=True):
+def batchnorm_relu_dropout_backward(dout, x, passed, mean, inv_std, gamma, p=0.0, batch_statistics=True):
     """The gradients of batchnorm_relu_dropout_forward, two passes.
 
-    dout, x: (N, C, ...); the other arguments those of the forward pass; batch_statistics: True when mean and inv_std
-    were the batch's own (training), so that the gradient also flows through them (the closed form of
-    minicnn.layers' batch-norm backward), False for fixed running statistics (test mode).
-    -> dx: x's shape, dgamma, dbeta: (C,), all in x's dtype.
+    dout, x, passed: (N, C, ...), passed as the forward pass returned it; mean, inv_std, gamma, p as given to it;
+    batch_statistics: True when mean and inv_std were the batch's own (training), so that the gradient also flows
+    through them (the closed form of minicnn.layers' batch-norm backward), False for fixed running statistics (test
+    mode). -> dx: x's shape, dgamma, dbeta: (C,), all in x's dtype.
     """
     shape, x, dout = x.shape, _as_channels(x), _as_channels(dout).astype(x.dtype, copy=False)
+    passed = _as_channels(passed).view(np.uint8)   # the kernel multiplies by it: Numba would branch on a bool
     N, C, S = x.shape
     channels_per_task = _channels_per_task(S)
     # The first pass leaves the gradient through dropout and ReLU in dx's buffer; the second overwrites it in place.
     dx = np.empty_like(x)
-    _, sums, products = _masked_gradient_sums(dout, x, mean, inv_std, gamma, beta, float(p), _dropout_scale(x, p),
-                                              _dropout_seed(x, p, seed), dx, np.zeros(C), np.zeros(C),
-                                              channels_per_task)
+    _, sums, products = _masked_gradient_sums(dout, x, passed, mean, inv_std, _dropout_scale(x, p), dx, np.zeros(C),
+                                              np.zeros(C), channels_per_task)
     dbeta, dgamma = sums.astype(x.dtype), products.astype(x.dtype)
     count = N * S
     mean_gradient, mean_product = ((dbeta / count, dgamma / count) if batch_statistics

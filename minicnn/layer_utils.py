@@ -105,13 +105,14 @@ def _fused_forward(x, gamma, beta, bn_param, dropout_param, function):
         mean, var = bn_param["running_mean"], bn_param["running_var"]
     mean, inv_std = mean.astype(x.dtype), (1 / np.sqrt(var + eps)).astype(x.dtype)
     gamma, beta = gamma.astype(x.dtype, copy=False), beta.astype(x.dtype, copy=False)
-    out = fused.batchnorm_relu_dropout_forward(x, mean, inv_std, gamma, beta, p, seed)
-    # x, not x_hat: the backward pass recomputes x_hat, the ReLU mask and the dropout mask from x and the seed.
-    return out, ("fused", mode, x, mean, inv_std, gamma, beta, p, seed)
+    out, passed = fused.batchnorm_relu_dropout_forward(x, mean, inv_std, gamma, beta, p, seed)
+    # x, not x_hat: both backward passes recompute x_hat from x, where the chain keeps x_hat, its ReLU input and
+    # its dropout mask.
+    return out, ("fused", mode, x, passed, mean, inv_std, gamma, p)
 
 
 def _fused_backward(dout, cache):
     from minicnn.kernels import fused
-    _, mode, x, mean, inv_std, gamma, beta, p, seed = cache
-    return fused.batchnorm_relu_dropout_backward(dout, x, mean, inv_std, gamma, beta, p, seed,
+    _, mode, x, passed, mean, inv_std, gamma, p = cache
+    return fused.batchnorm_relu_dropout_backward(dout, x, passed, mean, inv_std, gamma, p,
                                                  batch_statistics=mode == "train")

@@ -105,12 +105,13 @@ def test_dropout_mask_is_that_of_the_dropout_kernel(shape, dtype):
     # Batch norm as the identity and positive inputs, so that only dropout is left: the masks must agree bit for bit.
     x = np.random.default_rng(2).random(shape).astype(dtype) + 0.1
     channels = shape[1]
-    identity = dict(mean=np.zeros(channels, dtype), inv_std=np.ones(channels, dtype), gamma=np.ones(channels, dtype),
-                    beta=np.zeros(channels, dtype), p=0.4, seed=2 ** 64 - 5)
+    zeros, ones = np.zeros(channels, dtype), np.ones(channels, dtype)       # mean and beta, inv_std and gamma
     expected, mask = cpu.dropout_forward(x, 0.4, 2 ** 64 - 5)
-    np.testing.assert_array_equal(fused.batchnorm_relu_dropout_forward(x, **identity), expected)
+    out, passed = fused.batchnorm_relu_dropout_forward(x, zeros, ones, ones, zeros, 0.4, 2 ** 64 - 5)
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(passed, mask != 0)
     dout = np.random.default_rng(3).standard_normal(shape).astype(dtype)
-    dx, _, _ = fused.batchnorm_relu_dropout_backward(dout, x, **identity, batch_statistics=False)
+    dx, _, _ = fused.batchnorm_relu_dropout_backward(dout, x, passed, zeros, ones, ones, 0.4, batch_statistics=False)
     np.testing.assert_array_equal(dx, dout * mask)
 
 
@@ -145,10 +146,9 @@ def test_fused_block_gradient_matches_numerical(block, mode, p):
     assert max(errors.values()) < GRADIENT_TOLERANCE
 
 
-def fused_backward_without_the_variance_term(dout, x, mean, inv_std, gamma, beta, p=0.0, seed=None,
-                                             batch_statistics=True):
+def fused_backward_without_the_variance_term(dout, x, passed, mean, inv_std, gamma, p=0.0, batch_statistics=True):
     """The gradient through the batch variance, x_hat * mean(dout * x_hat) in the closed form, left out."""
-    dx, dgamma, dbeta = CORRECT_BACKWARD(dout, x, mean, inv_std, gamma, beta, p, seed, batch_statistics)
+    dx, dgamma, dbeta = CORRECT_BACKWARD(dout, x, passed, mean, inv_std, gamma, p, batch_statistics)
     channels = (1, -1) + (1,) * (x.ndim - 2)
     x_hat = (x - mean.reshape(channels)) * inv_std.reshape(channels)
     count = x.size // x.shape[1]
