@@ -25,6 +25,10 @@ from minicnn.kernels import checks
 from minicnn.kernels.cpu import _splitmix64_uniform
 
 _jit = numba.njit(parallel=True, cache=True, fastmath=False)
+# For the kernels that sum channels: "reassoc" lets LLVM add a sum in several vector lanes at once instead of one long
+# chain of dependent additions (about 2.5 times faster here). Only the order of the float64 additions changes, still
+# the same from run to run on a machine; those kernels' elementwise arithmetic gives the same values either way.
+_jit_sums = numba.njit(parallel=True, cache=True, fastmath={"reassoc"})
 
 _VALUES_PER_TASK_ROW = 64      # a task's inner loop covers at least this many neighbouring values of a sample
 
@@ -33,7 +37,7 @@ def _channels_per_task(values_per_channel):
     return max(1, -(-_VALUES_PER_TASK_ROW // values_per_channel))
 
 
-@_jit
+@_jit_sums
 def _channel_sums(x, shift, sums, squares, channels_per_task):
     N, C, S = x.shape
     for task in numba.prange(-(-C // channels_per_task)):
@@ -68,7 +72,7 @@ def _normalise_relu_dropout(x, mean, inv_std, gamma, beta, p, scale, seed, out, 
     return out, passed
 
 
-@_jit
+@_jit_sums
 def _masked_gradient_sums(dout, x, passed, mean, inv_std, scale, masked, sums, products, channels_per_task):
     N, C, S = x.shape
     for task in numba.prange(-(-C // channels_per_task)):
