@@ -56,7 +56,7 @@ def _channel_sums(x, shift, sums, squares, channels_per_task):
 @_jit
 def _normalise_relu_dropout(x, mean, inv_std, gamma, beta, p, scale, seed, out, passed, channels_per_task):
     N, C, S = x.shape
-    zero = scale - scale
+    zero = scale - scale          # a zero of out's dtype: with a literal 0 the select would be float64
     for task in numba.prange(-(-C // channels_per_task)):
         for n in range(N):
             for c in range(task * channels_per_task, min(C, (task + 1) * channels_per_task)):

@@ -6,10 +6,11 @@
 A part in parentheses is skipped when its argument is None. The backward passes return the gradients of every
 parameter, with None for the batch-norm gradients when the block has no batch norm.
 
-On numpy arrays, a block with batch norm runs BN - ReLU - (Dropout) as two fused Numba passes forward and two
-backward (kernels/fused.py) instead of a chain of layers, and keeps only BN's input for the backward pass. The results
-are those of the chain up to rounding, with the same running statistics and dropout masks; fused=False runs the
-chain, layer by layer, which stays the readable reference and is what cupy arrays and blocks without batch norm run.
+On float32 and float64 numpy arrays, a block with batch norm runs BN - ReLU - (Dropout) as two fused Numba passes
+forward and two backward (kernels/fused.py) instead of a chain of layers, and keeps for the backward pass only BN's
+input and a one-byte mask where the chain keeps three arrays of the output's size. The results are those of the chain
+up to rounding, with the same running statistics and dropout masks. fused=False runs the chain, layer by layer: the
+readable reference, and what cupy arrays and blocks without batch norm run.
 """
 import numpy as np
 
@@ -69,7 +70,7 @@ def _batchnorm_relu_dropout_forward(x, gamma, beta, bn_param, dropout_param, fus
 
     batchnorm_forward, batchnorm_backward: the batch-norm layer of the chain, flat or spatial.
     """
-    if fused and bn_param is not None and isinstance(x, np.ndarray):
+    if fused and bn_param is not None and isinstance(x, np.ndarray) and x.dtype in (np.float32, np.float64):
         return _fused_forward(x, gamma, beta, bn_param, dropout_param, batchnorm_forward.__name__)
     bn_cache = dropout_cache = None
     if bn_param is not None:
@@ -94,7 +95,8 @@ def _batchnorm_relu_dropout_backward(dout, cache):
 
 
 def _fused_forward(x, gamma, beta, bn_param, dropout_param, function):
-    """The chain's forward pass in two Numba passes over x: the batch's channel statistics, then the output."""
+    """The chain's forward pass in two Numba passes over x (one in test mode): the batch's channel statistics, then
+    the output and the mask of the units that passed ReLU and dropout."""
     from minicnn.kernels import fused  # on first use, as minicnn.layers imports its kernels: Numba only when needed
     mode, eps, momentum = layers.batchnorm_settings(x, gamma, beta, bn_param, function)
     p, seed = layers.dropout_settings(dropout_param) if dropout_param is not None else (0, None)
@@ -103,11 +105,10 @@ def _fused_forward(x, gamma, beta, bn_param, dropout_param, function):
         layers.update_running_statistics(bn_param, mean, var, momentum)
     else:
         mean, var = bn_param["running_mean"], bn_param["running_var"]
-    mean, inv_std = mean.astype(x.dtype), (1 / np.sqrt(var + eps)).astype(x.dtype)
+    mean, inv_std = mean.astype(x.dtype, copy=False), (1 / np.sqrt(var + eps)).astype(x.dtype)
     gamma, beta = gamma.astype(x.dtype, copy=False), beta.astype(x.dtype, copy=False)
     out, passed = fused.batchnorm_relu_dropout_forward(x, mean, inv_std, gamma, beta, p, seed)
-    # x, not x_hat: both backward passes recompute x_hat from x, where the chain keeps x_hat, its ReLU input and
-    # its dropout mask.
+    # x, not x_hat: both backward passes recompute x_hat from x.
     return out, ("fused", mode, x, passed, mean, inv_std, gamma, p)
 
 
