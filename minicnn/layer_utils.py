@@ -6,15 +6,16 @@
 A part in parentheses is skipped when its argument is None. The backward passes return the gradients of every
 parameter, with None for the batch-norm gradients when the block has no batch norm.
 
-On float32 and float64 numpy arrays, a block with batch norm runs BN - ReLU - (Dropout) as two fused Numba passes
-forward and two backward (kernels/fused.py) instead of a chain of layers, and keeps for the backward pass only BN's
-input and a one-byte mask where the chain keeps three arrays of the output's size. The results are those of the chain
-up to rounding, with the same running statistics and dropout masks. fused=False runs the chain, layer by layer: the
-readable reference, and what cupy arrays and blocks without batch norm run.
+On float32 and float64 numpy arrays (where Numba imports), a block with batch norm runs BN - ReLU - (Dropout) as two
+fused Numba passes forward and two backward (kernels/fused.py) instead of a chain of layers, and keeps for the
+backward pass only BN's input and a one-byte mask where the chain keeps three arrays of the output's size. The
+results are those of the chain up to rounding, with the same running statistics and dropout masks. fused=False runs
+the chain, layer by layer: the readable reference, and what cupy arrays and blocks without batch norm run.
 """
 import numpy as np
 
 from minicnn import layers
+from minicnn.backend import fused_cpu_kernels
 
 
 def conv_block_forward(x, w, b, conv_param, gamma=None, beta=None, bn_param=None, dropout_param=None,
@@ -70,7 +71,8 @@ def _batchnorm_relu_dropout_forward(x, gamma, beta, bn_param, dropout_param, fus
 
     batchnorm_forward, batchnorm_backward: the batch-norm layer of the chain, flat or spatial.
     """
-    if fused and bn_param is not None and isinstance(x, np.ndarray) and x.dtype in (np.float32, np.float64):
+    if (fused and bn_param is not None and isinstance(x, np.ndarray) and x.dtype in (np.float32, np.float64)
+            and fused_cpu_kernels() is not None):
         return _fused_forward(x, gamma, beta, bn_param, dropout_param, batchnorm_forward.__name__)
     bn_cache = dropout_cache = None
     if bn_param is not None:
@@ -97,7 +99,7 @@ def _batchnorm_relu_dropout_backward(dout, cache):
 def _fused_forward(x, gamma, beta, bn_param, dropout_param, function):
     """The chain's forward pass in two Numba passes over x (one in test mode): the batch's channel statistics, then
     the output and the mask of the units that passed ReLU and dropout."""
-    from minicnn.kernels import fused  # on first use, as minicnn.layers imports its kernels: Numba only when needed
+    fused = fused_cpu_kernels()
     mode, eps, momentum = layers.batchnorm_settings(x, gamma, beta, bn_param, function)
     p, seed = layers.dropout_settings(dropout_param) if dropout_param is not None else (0, None)
     if mode == "train":
@@ -113,7 +115,7 @@ def _fused_forward(x, gamma, beta, bn_param, dropout_param, function):
 
 
 def _fused_backward(dout, cache):
-    from minicnn.kernels import fused
+    fused = fused_cpu_kernels()
     _, mode, x, passed, mean, inv_std, gamma, p = cache
     return fused.batchnorm_relu_dropout_backward(dout, x, passed, mean, inv_std, gamma, p,
                                                  batch_statistics=mode == "train")

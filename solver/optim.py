@@ -13,7 +13,7 @@ to float64 (NumPy 2 promotion rules).
 """
 import numpy as np
 
-from minicnn.backend import get_array_module
+from minicnn.backend import fused_cpu_kernels, get_array_module
 
 
 def _fill_defaults(config, **defaults):
@@ -99,8 +99,8 @@ def adam(w, dw, config=None):
         w <- w - learning_rate * (m / (1 - beta1 ** t)) / (sqrt(v / (1 - beta2 ** t)) + epsilon)
 
     m and v start at zero, so early on they are biased towards zero; dividing by (1 - beta ** t) undoes that.
-    On numpy arrays the step is one fused Numba pass over w, m and v (kernels/fused.py) instead of a dozen NumPy
-    passes, with the same operations in the same order and dtype.
+    On numpy arrays (where Numba imports) the step is one fused Numba pass over w, m and v (kernels/fused.py)
+    instead of a dozen NumPy passes, with the same operations in the same order and dtype.
     config: learning_rate (default 1e-3), beta1 (default 0.9), beta2 (default 0.999), epsilon (default 1e-8),
             m and v (state, shaped like w), t (step count, default 0).
     """
@@ -109,9 +109,8 @@ def adam(w, dw, config=None):
     v = _state_array(config, "v", w)
     config["t"] = int(config["t"]) + 1
     hyper_parameters = [float(config[key]) for key in ("learning_rate", "beta1", "beta2", "epsilon")]
-    if _fusable(w, dw, m, v):
-        from minicnn.kernels import fused  # on first use, as minicnn.layers imports its kernels
-        fused.adam_update(w, dw, m, v, *hyper_parameters, config["t"])
+    if _fusable(w, dw, m, v) and fused_cpu_kernels() is not None:
+        fused_cpu_kernels().adam_update(w, dw, m, v, *hyper_parameters, config["t"])
     else:
         adam_with_array_operations(w, dw, m, v, *hyper_parameters, config["t"])
     return w, config

@@ -98,6 +98,16 @@ def test_a_block_without_batch_norm_takes_the_chain():
     assert cache[1][0] == "fused"
 
 
+def test_without_numba_the_blocks_and_adam_run_their_array_code(monkeypatch):
+    monkeypatch.setattr(layer_utils, "fused_cpu_kernels", lambda: None)
+    monkeypatch.setattr(optim, "fused_cpu_kernels", lambda: None)
+    ours, cache = run_block(conv_block, np.float32, "train", 0.3, fused_path=True)
+    assert cache[1][0] == "chain"
+    w = np.ones(5, dtype=np.float32)
+    optim.adam(w, np.full(5, 0.5, dtype=np.float32), {"learning_rate": 0.1})
+    np.testing.assert_allclose(w, 0.9, rtol=1e-6)
+
+
 # ------------------------------------------------------------------------------------------------------ dropout masks
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
 @pytest.mark.parametrize("shape", [(3, 5, 7, 9), (4, 11), (2, 3, 1, 130)])
