@@ -1,12 +1,14 @@
 """Forward and backward time of every conv and pool layer of the paper's deep network, minicnn against PyTorch.
 
     python benchmarks/bench_layers.py [--device cpu|gpu] [--batch 128] [--repeats 10] [--layers conv1 pool1 ...]
-                                      [--no-torch]
+                                      [--no-torch] [--algorithm auto|im2col|winograd]
 
 Each layer runs at its place in the deep net (conv 64 3x3 on 1x48x48, conv 128 5x5 on 64x24x24, conv 512 3x3 on
 128x12x12, conv 512 3x3 on 512x6x6, each followed by 2x2 max pooling), in float32. minicnn and PyTorch take turns in
 one process; a conv's GFLOP/s is set against the BLAS running the same three GEMMs alone, the most an im2col
-convolution on this BLAS could reach. Prints a Markdown section for benchmarks/RESULTS.md.
+convolution on this BLAS could reach (Winograd does fewer flops, so it can pass 100%). --algorithm picks minicnn's
+convolution algorithm (conv_param['algorithm']; default auto, minicnn's own choice by shape), which the table names.
+Prints a Markdown section for benchmarks/RESULTS.md.
 
 --device gpu runs minicnn on CuPy arrays and PyTorch on 'cuda' with cuDNN in float32 with TF32 off (the arithmetic
 minicnn does), and sets the convs against cuBLAS.
@@ -43,27 +45,28 @@ def torch_functions(torch, forward, inputs, dout, device="cpu"):
             "torch backward": lambda: torch.autograd.grad(out, tensors, upstream, retain_graph=True)}
 
 
-def benchmark_conv(layer, torch, repeats, rng, device="cpu"):
+def benchmark_conv(layer, torch, repeats, rng, device="cpu", algorithm="auto"):
     """Median seconds of the conv layer's forward and backward in minicnn (and PyTorch), and of its three GEMMs run
-    by the BLAS alone; also the GEMMs' flops."""
+    by the BLAS alone; also the GEMMs' flops and the algorithm minicnn ran."""
     xp = array_module(device)
     filters, channels, size = layer.output_shape[1], layer.input_shape[1], layer.spec.size
     x = rng.standard_normal(layer.input_shape, dtype=np.float32)
     w = rng.standard_normal((filters, channels, size, size), dtype=np.float32)
     b = rng.standard_normal(filters, dtype=np.float32)
     dout = rng.standard_normal(layer.output_shape, dtype=np.float32)
-    conv_param = {"stride": layer.spec.stride, "pad": layer.pad}
+    conv_param = {"stride": layer.spec.stride, "pad": layer.pad, "algorithm": algorithm}
+    inputs = tuple(map(xp.asarray, (x, w, b)))
     functions = minicnn_functions(lambda *inputs: layers.conv_forward(*inputs, conv_param), layers.conv_backward,
-                                  tuple(map(xp.asarray, (x, w, b))), xp.asarray(dout))
+                                  inputs, xp.asarray(dout))
     if torch is not None:
         def conv2d(*inputs):
             return torch.nn.functional.conv2d(*inputs, stride=conv_param["stride"], padding=conv_param["pad"])
         functions.update(torch_functions(torch, conv2d, (x, w, b), dout, device))
     functions["BLAS GEMMs"], flops = forward_backward_gemms(*layer.gemm_shape, rng, xp)
-    return median_times(functions, repeats), flops
+    return median_times(functions, repeats), flops, layers.conv_algorithm(*inputs[:2], conv_param)
 
 
-def benchmark_pool(layer, torch, repeats, rng, device="cpu"):
+def benchmark_pool(layer, torch, repeats, rng, device="cpu", algorithm=None):
     """Median seconds of the 2x2 stride-2 max pooling's forward and backward in minicnn (and PyTorch)."""
     xp = array_module(device)
     x = rng.standard_normal(layer.input_shape, dtype=np.float32)
@@ -73,17 +76,21 @@ def benchmark_pool(layer, torch, repeats, rng, device="cpu"):
     if torch is not None:
         functions.update(torch_functions(torch, lambda x: torch.nn.functional.max_pool2d(x, 2, 2), (x,), dout,
                                          device))
-    return median_times(functions, repeats), None
+    return median_times(functions, repeats), None, "-"
 
 
-def table_row(layer, times, flops, with_torch):
-    """One row: times in ms, PyTorch / minicnn ratios, and for a conv its GFLOP/s against the BLAS's GEMMs."""
-    row = [layer.name, "x".join(map(str, layer.input_shape[1:]))]
+def table_row(layer, times, flops, algorithm, with_torch):
+    """One row: times in ms, PyTorch / minicnn ratios (forward, backward, both), and for a conv its GFLOP/s against
+    the BLAS's GEMMs."""
+    row = [layer.name, "x".join(map(str, layer.input_shape[1:])), algorithm]
     for direction in ("forward", "backward"):
         row.append(f"{1e3 * times[f'minicnn {direction}']:.2f}")
         if with_torch:
             row += [f"{1e3 * times[f'torch {direction}']:.2f}",
                     f"{times[f'torch {direction}'] / times[f'minicnn {direction}']:.2f}"]
+    if with_torch:
+        both = {name: times[f"{name} forward"] + times[f"{name} backward"] for name in ("minicnn", "torch")}
+        row.append(f"{both['torch'] / both['minicnn']:.2f}")
     if flops is None:
         return row + ["-"] * 3
     minicnn_rate = flops / (times["minicnn forward"] + times["minicnn backward"]) / 1e9
@@ -92,11 +99,13 @@ def table_row(layer, times, flops, with_torch):
 
 
 def table_headers(with_torch, device="cpu"):
-    headers = ["layer", "input C x H x W"]
+    headers = ["layer", "input C x H x W", "algorithm"]
     for direction in ("fwd", "bwd"):
         headers.append(f"minicnn {direction} ms")
         if with_torch:
             headers += [f"PyTorch {direction} ms", f"{direction} ratio"]
+    if with_torch:
+        headers.append("fwd+bwd ratio")
     blas = "cuBLAS" if device == "gpu" else "numpy"
     return headers + ["minicnn GFLOP/s", f"{blas} GEMM GFLOP/s", "minicnn / GEMM"]
 
@@ -108,6 +117,8 @@ def parse_arguments(layer_names):
     parser.add_argument("--layers", nargs="+", default=layer_names, metavar="LAYER",
                         help=f"a subset of {' '.join(layer_names)} (default: all)")
     parser.add_argument("--no-torch", action="store_true", help="time minicnn alone, even when torch is installed")
+    parser.add_argument("--algorithm", choices=layers.CONV_ALGORITHMS, default="auto",
+                        help="minicnn's convolution algorithm (default: auto, its own choice by shape)")
     add_device_argument(parser)
     arguments = parser.parse_args()
     unknown = sorted(set(arguments.layers) - set(layer_names))
@@ -129,8 +140,9 @@ def main():
     rows = []
     for layer in network_layers(architecture, arguments.batch):
         if layer.name in arguments.layers:
-            times, flops = benchmark[layer.kind](layer, torch, arguments.repeats, rng, device)
-            rows.append(table_row(layer, times, flops, torch is not None))
+            times, flops, algorithm = benchmark[layer.kind](layer, torch, arguments.repeats, rng, device,
+                                                            arguments.algorithm)
+            rows.append(table_row(layer, times, flops, algorithm, torch is not None))
     blas = "cuBLAS (through CuPy)" if device == "gpu" else "numpy"
     notes = [(f"Batch {arguments.batch}, float32, on the {device.upper()}. Each time is the median of "
               f"{arguments.repeats} runs after warm-up; the contestants take turns in one process."),

@@ -6,9 +6,10 @@
 
 Each module has im2col(x, kernel_height, kernel_width, pad, stride), col2im(cols, x_shape, kernel_height,
 kernel_width, pad, stride), max_pool_forward(x, pool_height, pool_width, stride), max_pool_backward(dout, argmax,
-x_shape, pool_height, pool_width, stride) and dropout_forward(x, p, seed). minicnn.layers picks cpu.py or gpu.py by the
-device of its input; cpu.py and gpu.py check their arguments with the same functions (checks.py). This file imports
-nothing, so importing one of them loads no layer.
+x_shape, pool_height, pool_width, stride) and dropout_forward(x, p, seed); im2col and col2im of cpu.py and gpu.py also
+take out=, a buffer to write the result into (the layers reuse one buffer for every chunk of a batch).
+minicnn.layers picks cpu.py or gpu.py by the device of its input; cpu.py and gpu.py check their arguments with the
+same functions (checks.py). This file imports nothing, so importing one of them loads no layer.
 
 Layouts shared by the three (tests/ compare them on the same inputs):
   im2col:  x (N, C, H, W) -> cols (C * HH * WW, N * H' * W'), where row (c * HH + i) * WW + j and column

@@ -61,6 +61,18 @@ def check_shape(function, name, array, expected):
         raise ValueError(f"{function}: {name} must have shape {tuple(expected)}, got {tuple(array.shape)}")
 
 
+def output_array(out, shape, dtype, function, xp=np):
+    """out, a caller's buffer for a kernel's result, after checking that it has this shape and dtype and is
+    C-contiguous (the kernels write it by its row-major flat index); a new xp.empty array when out is None."""
+    if out is None:
+        return xp.empty(shape, dtype=dtype)
+    check_shape(function, "out", out, shape)
+    if out.dtype != dtype or not out.flags.c_contiguous:
+        raise ValueError(f"{function}: out must be a C-contiguous {np.dtype(dtype)} array, got {out.dtype}"
+                         f"{'' if out.flags.c_contiguous else ', not C-contiguous'}")
+    return out
+
+
 # ----------------------------------------------------------------------------------------- one check per kernel
 def im2col_sizes(x, kernel_height, kernel_width, pad, stride):
     """Check im2col's arguments; x: (N, C, H, W) float -> (N, C, H, W, H', W')."""

@@ -138,17 +138,21 @@ def _dropout(x, out, mask, p, seed):
     return out, mask
 
 
-def im2col(x, kernel_height, kernel_width, pad, stride):
-    """x: (N, C, H, W) -> cols: (C * kernel_height * kernel_width, N * H' * W'); see kernels/__init__.py."""
+def im2col(x, kernel_height, kernel_width, pad, stride, out=None):
+    """x: (N, C, H, W) -> cols: (C * kernel_height * kernel_width, N * H' * W'); see kernels/__init__.py.
+
+    out: an array of cols' shape and x's dtype to write into (reused buffers spare the allocation), or None."""
     N, C, H, W, out_height, out_width = checks.im2col_sizes(x, kernel_height, kernel_width, pad, stride)
-    cols = np.empty((C * kernel_height * kernel_width, N * out_height * out_width), dtype=x.dtype)
+    cols = checks.output_array(out, (C * kernel_height * kernel_width, N * out_height * out_width), x.dtype, "im2col")
     return _im2col(np.ascontiguousarray(x), cols, kernel_height, kernel_width, pad, stride, out_height, out_width)
 
 
-def col2im(cols, x_shape, kernel_height, kernel_width, pad, stride):
-    """cols: (C * kernel_height * kernel_width, N * H' * W') -> dx: (N, C, H, W), overlaps summed."""
+def col2im(cols, x_shape, kernel_height, kernel_width, pad, stride, out=None):
+    """cols: (C * kernel_height * kernel_width, N * H' * W') -> dx: (N, C, H, W), overlaps summed.
+
+    out: an array of x_shape and cols' dtype to write dx into (say, a slice of a bigger batch), or None."""
     N, C, H, W, out_height, out_width = checks.col2im_sizes(cols, x_shape, kernel_height, kernel_width, pad, stride)
-    dx = np.empty((N, C, H, W), dtype=cols.dtype)
+    dx = checks.output_array(out, (N, C, H, W), cols.dtype, "col2im")
     return _col2im(np.ascontiguousarray(cols), dx, kernel_height, kernel_width, pad, stride, out_height, out_width)
 
 

@@ -53,30 +53,33 @@ def _launch(kernel, size, args):
     kernel(grid, block, args)
 
 
-def im2col(x, kernel_height, kernel_width, pad, stride):
+def im2col(x, kernel_height, kernel_width, pad, stride, out=None):
     """Unfold the zero-padded patches of x into columns.
 
     x: (N, C, H, W) -> cols: (C * kernel_height * kernel_width, N * H' * W'), same dtype as x, with
     H' = 1 + (H + 2 * pad - kernel_height) // stride and W' = 1 + (W + 2 * pad - kernel_width) // stride.
+    out: an array of cols' shape and x's dtype to write into, or None.
     """
     N, C, H, W, out_height, out_width = checks.im2col_sizes(x, kernel_height, kernel_width, pad, stride)
     xp = get_array_module(x)
     x = xp.ascontiguousarray(x)
-    cols = xp.empty((C * kernel_height * kernel_width, N * out_height * out_width), dtype=x.dtype)
+    cols_shape = (C * kernel_height * kernel_width, N * out_height * out_width)
+    cols = checks.output_array(out, cols_shape, x.dtype, "im2col", xp)
     dimensions = as_c_ints(N, C, H, W, kernel_height, kernel_width, pad, stride, out_height, out_width)
     _launch(_kernel("im2col.cu", "im2col", x.dtype), cols.size, (x, cols) + dimensions)
     return cols
 
 
-def col2im(cols, x_shape, kernel_height, kernel_width, pad, stride):
+def col2im(cols, x_shape, kernel_height, kernel_width, pad, stride, out=None):
     """Fold columns back onto the image, summing the entries that im2col copied from the same pixel.
 
     cols: (C * kernel_height * kernel_width, N * H' * W') -> dx: x_shape = (N, C, H, W), same dtype as cols.
+    out: an array of x_shape and cols' dtype to write dx into, or None.
     """
     N, C, H, W, out_height, out_width = checks.col2im_sizes(cols, x_shape, kernel_height, kernel_width, pad, stride)
     xp = get_array_module(cols)
     cols = xp.ascontiguousarray(cols)
-    dx = xp.empty((N, C, H, W), dtype=cols.dtype)
+    dx = checks.output_array(out, (N, C, H, W), cols.dtype, "col2im", xp)
     dimensions = as_c_ints(N, C, H, W, kernel_height, kernel_width, pad, stride, out_height, out_width)
     _launch(_kernel("im2col.cu", "col2im", cols.dtype), dx.size, (cols, dx) + dimensions)
     return dx

@@ -4,16 +4,24 @@ Each `X_forward(...)` returns `(out, cache)` and each `X_backward(dout, cache)` 
 Every function keeps the dtype it is given and runs unchanged on numpy or cupy arrays: the array module `xp` is taken
 from the input. Convolution, pooling and dropout hand their memory-bound parts to the kernels of `minicnn.kernels`
 (kernels/cpu.py, Numba, for numpy arrays; kernels/gpu.py, CUDA, for cupy arrays) and their arithmetic to the BLAS
-through `xp.matmul`.
+through `xp.matmul`. Convolution runs a few images at a time on the CPU (see _image_chunks), by im2col and a GEMM or,
+for 3x3 stride-1 filters, by Winograd's minimal filtering (minicnn.winograd; see conv_algorithm).
 """
+import os
+
 import numpy as np
 
+from minicnn import winograd
 from minicnn.backend import get_array_module, is_gpu_array
 from minicnn.kernels.checks import check_dropout_probability, window_output_size
+from minicnn.kernels.shapes import conv_output_size
 from minicnn.naive import (conv_backward_naive, conv_forward_naive,  # noqa: F401 (part of this module's API)
                            max_pool_backward_naive, max_pool_forward_naive)
 
 MODES = ("train", "test")
+COLUMNS_CHUNK_BYTES = 8 * 2 ** 20   # im2col columns unfolded at once on the CPU; see _image_chunks
+CONV_ALGORITHMS = ("auto", "im2col", "winograd")
+WINOGRAD_MIN_CHANNELS = 16          # 'auto' takes Winograd from this many input channels on; see conv_algorithm
 
 
 def _kernels(x):
@@ -80,38 +88,119 @@ def _check_conv_arguments(x, w, b, conv_param):
     return int(stride), int(pad), out_height, out_width
 
 
-def conv_forward(x, w, b, conv_param):
-    """Convolution (cross-correlation) by im2col and one GEMM.
+def _image_chunks(x, bytes_per_image):
+    """Slices of the batch axis of x: (N, ...) that cut it into chunks of about COLUMNS_CHUNK_BYTES on the CPU (at
+    least one image each), given what one image costs; on the GPU the whole batch is one chunk.
 
-    x: (N, C, H, W), w: (F, C, HH, WW), b: (F,), conv_param: {'stride': s, 'pad': p} with zero padding p on each side.
+    Why chunks: the im2col columns of a whole batch are big (the deep net's conv2 at batch 128: 1600 x 73,728
+    floats, 472 MB), so they would be written to memory and read back by each GEMM; a chunk's columns are still in
+    the processor's cache when its GEMMs read them, and only one chunk is held at a time. A GPU has the memory
+    bandwidth and memory, and wants the biggest GEMMs it can get.
+    """
+    N = x.shape[0]
+    step = N if is_gpu_array(x) else max(1, min(N, COLUMNS_CHUNK_BYTES // bytes_per_image))
+    return [slice(start, min(start + step, N)) for start in range(0, N, step)]
+
+
+def _columns_shape(x_shape, kernel_height, kernel_width, pad, stride):
+    """(rows, positions): one image's im2col columns are (rows, positions) = (C * HH * WW, H' * W')."""
+    _, C, H, W = x_shape
+    out_height, out_width = conv_output_size(H, W, kernel_height, kernel_width, pad, stride)
+    return C * kernel_height * kernel_width, out_height * out_width
+
+
+def _chunks_of(x, kernel_height, kernel_width, pad, stride):
+    """_image_chunks of x for a convolution with this window: chunks sized by their im2col columns."""
+    rows, positions = _columns_shape(x.shape, kernel_height, kernel_width, pad, stride)
+    return _image_chunks(x, rows * positions * x.dtype.itemsize)
+
+
+def _columns_by_chunk(x, kernel_height, kernel_width, pad, stride):
+    """Yield (images, cols) for the chunks of _chunks_of: images is a slice of the batch axis and
+    cols = im2col(x[images]): (C * HH * WW, n * H' * W') for its n images.
+
+    Every chunk is written into the same buffer, so each cols is only valid until the next one is asked for.
+    """
+    chunks = _chunks_of(x, kernel_height, kernel_width, pad, stride)
+    rows, positions = _columns_shape(x.shape, kernel_height, kernel_width, pad, stride)
+    largest = chunks[0].stop - chunks[0].start
+    buffer = get_array_module(x).empty(rows * largest * positions, dtype=x.dtype)
+    kernels = _kernels(x)
+    for images in chunks:
+        columns = buffer[:rows * (images.stop - images.start) * positions].reshape(rows, -1)
+        yield images, kernels.im2col(x[images], kernel_height, kernel_width, pad, stride, out=columns)
+
+
+def conv_algorithm(x, w, conv_param):
+    """The algorithm conv_forward runs for x: (N, C, H, W) and w: (F, C, HH, WW): 'im2col' or 'winograd'.
+
+    conv_param['algorithm'] (default: the environment variable MINICNN_CONV_ALGORITHM, else 'auto') chooses:
+      'im2col'    always im2col and GEMM;
+      'winograd'  Winograd F(2x2, 3x3) (minicnn.winograd) wherever it applies: numpy arrays, 3x3 filters,
+                  stride 1, pad at most 2; im2col elsewhere;
+      'auto'      Winograd where it applies and was measured faster (at least WINOGRAD_MIN_CHANNELS input
+                  channels: with fewer, its 16 small GEMMs cannot beat one im2col GEMM), else im2col.
+    The weight gradient always comes from im2col columns; Winograd computes the output and the input gradient.
+    """
+    requested = conv_param.get("algorithm", os.environ.get("MINICNN_CONV_ALGORITHM", "auto"))
+    if requested not in CONV_ALGORITHMS:
+        raise ValueError(f"conv_forward: conv_param['algorithm'] (or MINICNN_CONV_ALGORITHM) must be one of "
+                         f"{CONV_ALGORITHMS}, got {requested!r}")
+    applies = not is_gpu_array(x) and winograd.supports(x.shape, w.shape, conv_param.get("stride", 1),
+                                                         conv_param.get("pad", 0))
+    if requested == "winograd" and applies or requested == "auto" and applies and x.shape[1] >= WINOGRAD_MIN_CHANNELS:
+        return "winograd"
+    return "im2col"
+
+
+def conv_forward(x, w, b, conv_param):
+    """Convolution (cross-correlation), chunk by chunk of the batch, by im2col and a GEMM or by Winograd.
+
+    x: (N, C, H, W), w: (F, C, HH, WW), b: (F,), conv_param: {'stride': s, 'pad': p, 'algorithm' (optional, see
+    conv_algorithm)} with zero padding p on each side.
     out: (N, F, H', W') with H' = 1 + (H + 2p - HH) // s, W' = 1 + (W + 2p - WW) // s.
-    cache: (x_shape, w, cols, stride, pad), with cols = im2col(x): (C * HH * WW, N * H' * W'), the unfolded input that
-    the backward pass multiplies by dout for dw (x itself is not kept).
+    cache: (x, w, stride, pad, algorithm). The backward pass unfolds x again, chunk by chunk, rather than keep the
+    columns of the whole batch: they are HH * WW times bigger than x.
     """
     stride, pad, out_height, out_width = _check_conv_arguments(x, w, b, conv_param)
+    algorithm = conv_algorithm(x, w, conv_param)
     xp = get_array_module(x)
     N, F, (HH, WW) = x.shape[0], w.shape[0], w.shape[2:]
-    cols = _kernels(x).im2col(x, HH, WW, pad, stride)                   # (C * HH * WW, N * H' * W')
-    out_columns = w.reshape(F, -1) @ cols                               # (F, N * H' * W')
-    # One pass both adds the bias and brings the filters axis after the batch axis: (F, N, ...) -> (N, F, ...).
+    filters = w.reshape(F, -1)                                          # (F, C * HH * WW)
     out = xp.empty((N, F, out_height, out_width), dtype=x.dtype)
-    xp.add(out_columns.reshape(F, N, out_height, out_width).transpose(1, 0, 2, 3), b.reshape(F, 1, 1), out=out)
-    return out, (x.shape, w, cols, stride, pad)
+    if algorithm == "winograd":
+        for images in _chunks_of(x, HH, WW, pad, stride):
+            xp.add(winograd.winograd_conv(x[images], w, pad), b.reshape(F, 1, 1), out=out[images])
+        return out, (x, w, stride, pad, algorithm)
+    for images, cols in _columns_by_chunk(x, HH, WW, pad, stride):
+        out_columns = filters @ cols                                    # (F, n * H' * W')
+        # One pass both adds the bias and brings the filters axis after the batch axis: (F, n, ...) -> (n, F, ...).
+        xp.add(out_columns.reshape(F, -1, out_height, out_width).transpose(1, 0, 2, 3), b.reshape(F, 1, 1),
+               out=out[images])
+    return out, (x, w, stride, pad, algorithm)
 
 
 def conv_backward(dout, cache):
     """dout: (N, F, H', W') -> dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F,).
 
-    dx = col2im(w^T @ dout) is itself a convolution: the transposed convolution of dout with w.
+    For each chunk of images: dw += dout @ im2col(x)^T, and dx = col2im(w^T @ dout), itself a convolution: the
+    transposed convolution of dout with w (which Winograd computes as such, see winograd_input_gradient).
     """
-    x_shape, w, cols, stride, pad = cache
+    x, w, stride, pad, algorithm = cache
+    xp, kernels = get_array_module(dout), _kernels(dout)
     F, _, HH, WW = w.shape
-    dout_columns = dout.transpose(1, 0, 2, 3).reshape(F, -1)            # (F, N * H' * W'), one copy
-    db = dout_columns.sum(axis=1)
-    dw = (dout_columns @ cols.T).reshape(w.shape)
-    dcols = w.reshape(F, -1).T @ dout_columns                           # (C * HH * WW, N * H' * W')
-    dx = _kernels(dcols).col2im(dcols, x_shape, HH, WW, pad, stride)
-    return dx, dw, db
+    filters = w.reshape(F, -1)                                          # (F, C * HH * WW)
+    dw, db = xp.zeros(filters.shape, dtype=dout.dtype), xp.zeros(F, dtype=dout.dtype)
+    dx = xp.empty(x.shape, dtype=dout.dtype)
+    for images, cols in _columns_by_chunk(x, HH, WW, pad, stride):
+        dout_columns = dout[images].transpose(1, 0, 2, 3).reshape(F, -1)  # (F, n * H' * W'), one copy
+        db += dout_columns.sum(axis=1)
+        dw += dout_columns @ cols.T
+        if algorithm == "winograd":
+            dx[images] = winograd.winograd_input_gradient(dout[images], w, pad)
+        else:
+            kernels.col2im(filters.T @ dout_columns, dx[images].shape, HH, WW, pad, stride, out=dx[images])
+    return dx, dw.reshape(w.shape), db
 
 
 # ------------------------------------------------------------------------------------------------ max pooling

@@ -60,6 +60,12 @@ def test_im2col_and_col2im_match_cpu(cupy, gpu, cpu, case, dtype):
                                **TOLERANCES[dtype])
     again = gpu.col2im(cupy.asarray(dout), x.shape, kernel_height, kernel_width, pad, stride)
     assert dx.get().tobytes() == again.get().tobytes()
+    into_buffers = gpu.col2im(cupy.asarray(dout), x.shape, kernel_height, kernel_width, pad, stride,
+                              out=cupy.full(x.shape, cupy.nan, dtype))
+    assert into_buffers.get().tobytes() == dx.get().tobytes()
+    cols_buffer = cupy.full(cols.shape, cupy.nan, dtype)
+    assert gpu.im2col(cupy.asarray(x), kernel_height, kernel_width, pad, stride, out=cols_buffer) is cols_buffer
+    np.testing.assert_array_equal(cols_buffer.get(), cols.get())
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -3,7 +3,7 @@ catch a backward pass broken on purpose."""
 import numpy as np
 import pytest
 
-from minicnn import layers
+from minicnn import layers, winograd
 from minicnn.gradient_check import GRADIENT_TOLERANCE, gradient_error
 from minicnn.layer_checks import LAYER_CHECKS
 
@@ -89,6 +89,20 @@ def test_a_broken_backward_pass_fails_its_check(check, function, broken, monkeyp
     errors = LAYER_CHECKS[check](np.random.default_rng(0))
     print(check, broken.__name__, {gradient: f"{error:.2e}" for gradient, error in errors.items()})
     assert max(errors.values()) > 1e5 * GRADIENT_TOLERANCE      # fails by a wide margin, not by luck
+
+
+def winograd_input_gradient_without_the_flip(dout, w, pad):
+    """The input gradient as a correlation with the filters transposed but not flipped."""
+    return winograd.winograd_conv(dout, np.ascontiguousarray(w.transpose(1, 0, 2, 3)), winograd.MAX_PAD - pad)
+
+
+def test_a_broken_winograd_input_gradient_fails_the_conv_check(monkeypatch):
+    check = "conv by Winograd (stride 1, pad 1)"
+    assert max(LAYER_CHECKS[check](np.random.default_rng(0)).values()) < GRADIENT_TOLERANCE
+    monkeypatch.setattr(winograd, "winograd_input_gradient", winograd_input_gradient_without_the_flip)
+    errors = LAYER_CHECKS[check](np.random.default_rng(0))
+    print(check, {gradient: f"{error:.2e}" for gradient, error in errors.items()})
+    assert errors["dx"] > 1e5 * GRADIENT_TOLERANCE
 
 
 def test_gradient_error_is_measured_against_the_whole_gradient():

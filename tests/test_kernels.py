@@ -77,3 +77,24 @@ def test_both_wrappers_name_the_argument_they_reject(implementation, request):
         kernels.dropout_forward(x, 1, 0)
     with pytest.raises(ValueError, match="dropout_forward: seed must be an int in"):
         kernels.dropout_forward(x, 0.5, -1)
+    with pytest.raises(ValueError, match=r"im2col: out must have shape \(27, 128\), got \(27, 100\)"):
+        kernels.im2col(x, 3, 3, 1, 1, out=np.zeros((27, 100), np.float32))
+    with pytest.raises(ValueError, match="col2im: out must be a C-contiguous float32 array, got float64"):
+        kernels.col2im(np.zeros((27, 128), np.float32), x.shape, 3, 3, 1, 1, out=np.zeros(x.shape))
+    with pytest.raises(ValueError, match="im2col: out must be .*, not C-contiguous"):
+        kernels.im2col(x, 3, 3, 1, 1, out=np.zeros((128, 27), np.float32).T)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_im2col_and_col2im_write_into_the_buffer_given(cpu, dtype):
+    """out= gets exactly what a new array would hold, also where it held other numbers before (a reused buffer)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 2, 7, 5)).astype(dtype)
+    expected_cols = cpu.im2col(x, 3, 3, 1, 1)
+    buffer = np.full(expected_cols.shape, np.nan, dtype)
+    assert cpu.im2col(x, 3, 3, 1, 1, out=buffer) is buffer
+    np.testing.assert_array_equal(buffer, expected_cols)
+    dx = np.full((4, 2, 7, 5), np.nan, dtype)
+    cpu.col2im(expected_cols, x.shape, 3, 3, 1, 1, out=dx[1:])
+    np.testing.assert_array_equal(dx[1:], cpu.col2im(expected_cols, x.shape, 3, 3, 1, 1))
+    assert np.isnan(dx[0]).all()

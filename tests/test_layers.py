@@ -5,27 +5,57 @@ import pytest
 from kernel_cases import LAYER_CONV_CASES, LAYER_POOL_CASES
 from minicnn import layers
 from minicnn.gradient_check import rel_error
+from minicnn.kernels.shapes import conv_output_size
 
 
-def report(name, ours, reference):
-    error = rel_error(ours, reference)
-    print(f"{name}: relative error {error:.2e}")
+def report(name, ours, reference, measure=rel_error):
+    error = measure(ours, reference)
+    print(f"{name}: {measure.__name__} {error:.2e}")
     return error
 
 
-@pytest.mark.parametrize("x_shape, w_shape, stride, pad", LAYER_CONV_CASES)
-def test_conv_matches_naive(x_shape, w_shape, stride, pad):
+def error_of_the_scale(ours, reference):
+    """max |ours - reference| over max |reference|: Winograd adds and subtracts inputs before it multiplies, so an
+    entry that cancels to nearly zero keeps the absolute rounding error of its neighbours."""
+    return np.abs(ours - reference).max() / np.abs(reference).max()
+
+
+def columns_bytes_per_image(x_shape, w_shape, stride, pad):
+    """The size of one image's im2col columns in float64, to set the chunk size in images."""
+    out_height, out_width = conv_output_size(*x_shape[2:], *w_shape[2:], pad, stride)
+    return int(np.prod(w_shape[1:])) * out_height * out_width * 8
+
+
+# 3x3 stride-1 cases where Winograd applies, odd sizes (its 2x2 output tiles overhang), each padding it takes.
+WINOGRAD_CONV_CASES = [((3, 5, 7, 9), (7, 5, 3, 3), 1, 1), ((3, 2, 4, 5), (3, 2, 3, 3), 1, 0),
+                       ((2, 3, 3, 4), (4, 3, 3, 3), 1, 2)]
+
+
+@pytest.mark.parametrize("algorithm", ["im2col", "winograd"])
+@pytest.mark.parametrize("images_per_chunk", [None, 1, 2])
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", LAYER_CONV_CASES + WINOGRAD_CONV_CASES)
+def test_conv_matches_naive(x_shape, w_shape, stride, pad, images_per_chunk, algorithm, monkeypatch):
+    """The whole batch in one chunk (None: the default budget, for these small cases), or 1 or 2 images a chunk, so
+    that the chunks' results must land in the right images and the last chunk may be shorter; by im2col, and by
+    Winograd where it applies (3x3, stride 1, pad <= 2; im2col elsewhere)."""
+    if images_per_chunk is not None:
+        bytes_per_image = columns_bytes_per_image(x_shape, w_shape, stride, pad)
+        monkeypatch.setattr(layers, "COLUMNS_CHUNK_BYTES", images_per_chunk * bytes_per_image)
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
-    conv_param = {"stride": stride, "pad": pad}
+    conv_param = {"stride": stride, "pad": pad, "algorithm": algorithm}
     out, cache = layers.conv_forward(x, w, b, conv_param)
-    reference, reference_cache = layers.conv_forward_naive(x, w, b, conv_param)
-    assert report("out", out, reference) < 1e-12
+    winograd_applies = w_shape[2:] == (3, 3) and stride == 1 and pad <= 2
+    assert layers.conv_algorithm(x, w, conv_param) == ("winograd" if algorithm == "winograd" and winograd_applies
+                                                       else "im2col")
+    measure = error_of_the_scale if layers.conv_algorithm(x, w, conv_param) == "winograd" else rel_error
+    reference, reference_cache = layers.conv_forward_naive(x, w, b, {"stride": stride, "pad": pad})
+    assert report("out", out, reference, measure) < 1e-12
     dout = rng.standard_normal(out.shape)
     for name, ours, theirs in zip(("dx", "dw", "db"), layers.conv_backward(dout, cache),
                                   layers.conv_backward_naive(dout, reference_cache)):
         assert ours.shape == theirs.shape
-        assert report(name, ours, theirs) < 1e-12
+        assert report(name, ours, theirs, measure) < 1e-12
 
 
 @pytest.mark.parametrize("x_shape, pool_height, pool_width, stride", LAYER_POOL_CASES)
@@ -166,3 +196,17 @@ def test_max_pool_2x2_fast_path_matches_the_general_kernel(shape):
     fast = cpu.max_pool_forward(x, 2, 2, 2)
     np.testing.assert_array_equal(fast[0], general[0])
     np.testing.assert_array_equal(fast[1], general[1])
+
+
+def test_conv_algorithm_follows_the_request_the_environment_and_the_shape(monkeypatch):
+    x, w = np.zeros((2, 16, 6, 6)), np.zeros((4, 16, 3, 3))
+    monkeypatch.delenv("MINICNN_CONV_ALGORITHM", raising=False)
+    assert layers.conv_algorithm(x, w, {"stride": 1, "pad": 1}) == "winograd"
+    assert layers.conv_algorithm(x[:, :3], w[:, :3], {"stride": 1, "pad": 1}) == "im2col"   # too few channels
+    assert layers.conv_algorithm(x, w, {"stride": 2, "pad": 1}) == "im2col"                # does not apply
+    assert layers.conv_algorithm(x[:, :3], w[:, :3], {"stride": 1, "pad": 1, "algorithm": "winograd"}) == "winograd"
+    monkeypatch.setenv("MINICNN_CONV_ALGORITHM", "im2col")
+    assert layers.conv_algorithm(x, w, {"stride": 1, "pad": 1}) == "im2col"
+    assert layers.conv_algorithm(x, w, {"stride": 1, "pad": 1, "algorithm": "auto"}) == "winograd"
+    with pytest.raises(ValueError, match=r"must be one of \('auto', 'im2col', 'winograd'\), got 'fft'"):
+        layers.conv_forward(x, w, np.zeros(4), {"stride": 1, "pad": 1, "algorithm": "fft"})
