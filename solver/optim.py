@@ -84,10 +84,10 @@ def rmsprop(w, dw, config=None):
 
 def _fusable(w, dw, *state):
     """Whether one fused Numba pass (kernels/fused.py) can update w and its state arrays in place: all numpy arrays
-    of w's float dtype, w and the state C-contiguous (so that their flat views are themselves)."""
+    of w's dtype, float32 or float64, w and the state C-contiguous (so that their flat views are themselves)."""
     arrays = (w, dw, *state)
     return (all(type(array) is np.ndarray and array.dtype == w.dtype for array in arrays)
-            and w.dtype.kind == "f" and all(array.flags.c_contiguous for array in (w, *state)))
+            and w.dtype in (np.float32, np.float64) and all(array.flags.c_contiguous for array in (w, *state)))
 
 
 def adam(w, dw, config=None):
@@ -109,8 +109,9 @@ def adam(w, dw, config=None):
     v = _state_array(config, "v", w)
     config["t"] = int(config["t"]) + 1
     hyper_parameters = [float(config[key]) for key in ("learning_rate", "beta1", "beta2", "epsilon")]
-    if _fusable(w, dw, m, v) and fused_cpu_kernels() is not None:
-        fused_cpu_kernels().adam_update(w, dw, m, v, *hyper_parameters, config["t"])
+    fused = fused_cpu_kernels() if _fusable(w, dw, m, v) else None
+    if fused is not None:
+        fused.adam_update(w, dw, m, v, *hyper_parameters, config["t"])
     else:
         adam_with_array_operations(w, dw, m, v, *hyper_parameters, config["t"])
     return w, config
