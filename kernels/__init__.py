@@ -25,4 +25,8 @@ Layouts shared by the three (tests/ compare them on the same inputs):
   dropout: element i is dropped when uniform(seed, i) < p, where uniform is splitmix64 of
            (seed * 0x9E3779B97F4A7C15 + i + 1), top 24 bits, divided by 2**24; kept elements are scaled by 1 / (1 - p),
            so the CPU and the GPU draw the same mask for a seed. out = x * mask, mask 0 or 1 / (1 - p), x's shape.
+
+fused.py (Numba, numpy arrays only) is apart from the three: it fuses whole layers, batch norm + ReLU + dropout and
+the Adam update, into a few passes over memory; minicnn.layer_utils and solver/optim.py call it and run their plain
+array code on cupy arrays (and where Numba is missing).
 """

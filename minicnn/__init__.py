@@ -3,7 +3,8 @@
 Floors of the library, each importing only from those below it:
   minicnn.threads                      thread settings, applied by importing minicnn
   minicnn.backend                      numpy or cupy
-  minicnn.kernels                      im2col, col2im, max pooling, dropout: NumPy, Numba, CUDA (folder kernels/)
+  minicnn.kernels                      im2col, col2im, max pooling, dropout: NumPy, Numba, CUDA (folder kernels/);
+                                       fused batch norm + ReLU + dropout and Adam: Numba
   minicnn.layers, minicnn.naive        forward/backward pairs of every layer
   minicnn.layer_utils                  the paper's conv and affine blocks
   minicnn.preprocessing                centring and augmenting images

@@ -4,6 +4,7 @@ devices.
 CuPy is optional. "cupy can be imported" and "a GPU is usable" are two different facts; both are checked once,
 lazily, the first time a GPU is asked for, and neither is ever an error on the CPU path.
 """
+import functools
 import os
 
 import numpy as np
@@ -61,6 +62,18 @@ def get_array_module(*arrays):
 def is_gpu_array(x):
     """True for a cupy array."""
     return get_array_module(x) is not np
+
+
+@functools.cache
+def fused_cpu_kernels():
+    """minicnn.kernels.fused (Numba kernels for numpy arrays), or None where Numba cannot be imported: the callers
+    then run their plain array code, as they do on the GPU. Imported on first use, so that no caller loads Numba
+    before it needs it."""
+    try:
+        from minicnn.kernels import fused
+    except ImportError:
+        return None
+    return fused
 
 
 def to_device(x, device=None):

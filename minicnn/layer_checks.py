@@ -10,7 +10,7 @@ from minicnn import layer_utils, layers
 from minicnn.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, gradient_error
 
 
-def _compare(forward, backward, inputs, names, rng):
+def check_backward(forward, backward, inputs, names, rng):
     """Check backward(dout, cache) against centred differences of sum(forward(*inputs) * dout) for each input."""
     out, cache = forward(*inputs)
     dout = rng.standard_normal(out.shape)
@@ -29,46 +29,48 @@ def _compare(forward, backward, inputs, names, rng):
 
 def check_affine(rng):
     x, w, b = rng.standard_normal((3, 2, 5)), rng.standard_normal((10, 4)), rng.standard_normal(4)
-    return _compare(layers.affine_forward, layers.affine_backward, (x, w, b), ("dx", "dw", "db"), rng)
+    return check_backward(layers.affine_forward, layers.affine_backward, (x, w, b), ("dx", "dw", "db"), rng)
 
 
 def check_relu(rng):
     x = rng.standard_normal((4, 7))
     x[np.abs(x) < 1e-3] = 0.5                     # keep clear of the kink, where differences are not derivatives
-    return _compare(layers.relu_forward, layers.relu_backward, (x,), ("dx",), rng)
+    return check_backward(layers.relu_forward, layers.relu_backward, (x,), ("dx",), rng)
 
 
 def check_conv(rng, stride=2, pad=1, algorithm="im2col"):
     x, w, b = rng.standard_normal((2, 3, 7, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
     conv_param = {"stride": stride, "pad": pad, "algorithm": algorithm}
-    return _compare(lambda x, w, b: layers.conv_forward(x, w, b, conv_param), layers.conv_backward,
+    return check_backward(lambda x, w, b: layers.conv_forward(x, w, b, conv_param), layers.conv_backward,
                     (x, w, b), ("dx", "dw", "db"), rng)
 
 
 def check_max_pool(rng, pool_param=None):
     pool_param = pool_param or {"pool_height": 2, "pool_width": 2, "stride": 2}
     x = rng.permutation(2 * 3 * 6 * 8).reshape(2, 3, 6, 8) / 10.0   # distinct values: no ties, no kinks
-    return _compare(lambda x: layers.max_pool_forward(x, pool_param), layers.max_pool_backward, (x,), ("dx",), rng)
+    return check_backward(lambda x: layers.max_pool_forward(x, pool_param), layers.max_pool_backward, (x,), ("dx",),
+                          rng)
 
 
 def check_batchnorm(rng):
     x = 4 * rng.standard_normal((6, 5)) + 2
     gamma, beta = rng.standard_normal(5), rng.standard_normal(5)
     forward = lambda x, gamma, beta: layers.batchnorm_forward(x, gamma, beta, {"mode": "train"})  # noqa: E731
-    return _compare(forward, layers.batchnorm_backward, (x, gamma, beta), ("dx", "dgamma", "dbeta"), rng)
+    return check_backward(forward, layers.batchnorm_backward, (x, gamma, beta), ("dx", "dgamma", "dbeta"), rng)
 
 
 def check_spatial_batchnorm(rng):
     x = 4 * rng.standard_normal((3, 4, 5, 3)) + 2
     gamma, beta = rng.standard_normal(4), rng.standard_normal(4)
     forward = lambda x, gamma, beta: layers.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})  # noqa: E731
-    return _compare(forward, layers.spatial_batchnorm_backward, (x, gamma, beta), ("dx", "dgamma", "dbeta"), rng)
+    return check_backward(forward, layers.spatial_batchnorm_backward, (x, gamma, beta), ("dx", "dgamma", "dbeta"), rng)
 
 
 def check_dropout(rng):
     x = rng.standard_normal((5, 9))
     dropout_param = {"p": 0.3, "mode": "train", "seed": 123}    # a fixed seed draws the same mask every call
-    return _compare(lambda x: layers.dropout_forward(x, dropout_param), layers.dropout_backward, (x,), ("dx",), rng)
+    return check_backward(lambda x: layers.dropout_forward(x, dropout_param), layers.dropout_backward, (x,), ("dx",),
+                          rng)
 
 
 def check_softmax_loss(rng):
@@ -78,7 +80,8 @@ def check_softmax_loss(rng):
     return {"dscores": gradient_error(dscores, numerical)}
 
 
-def check_conv_block(rng):
+def check_conv_block(rng, fused=True):
+    """fused: as layer_utils' fused argument (True: the fused Numba passes on these numpy inputs; False: the chain)."""
     x = rng.standard_normal((2, 3, 6, 6))
     w, b = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
     gamma, beta = rng.standard_normal(4), rng.standard_normal(4)
@@ -87,20 +90,21 @@ def check_conv_block(rng):
                  pool_param={"pool_height": 2, "pool_width": 2, "stride": 2})
 
     def forward(x, w, b, gamma, beta):
-        return layer_utils.conv_block_forward(x, w, b, gamma=gamma, beta=beta, **parts)
-    return _compare(forward, layer_utils.conv_block_backward, (x, w, b, gamma, beta),
+        return layer_utils.conv_block_forward(x, w, b, gamma=gamma, beta=beta, fused=fused, **parts)
+    return check_backward(forward, layer_utils.conv_block_backward, (x, w, b, gamma, beta),
                     ("dx", "dw", "db", "dgamma", "dbeta"), rng)
 
 
-def check_affine_block(rng):
+def check_affine_block(rng, fused=True):
+    """fused: as in check_conv_block."""
     x = rng.standard_normal((5, 2, 3))
     w, b = rng.standard_normal((6, 4)), rng.standard_normal(4)
     gamma, beta = rng.standard_normal(4), rng.standard_normal(4)
 
     def forward(x, w, b, gamma, beta):
         return layer_utils.affine_block_forward(x, w, b, gamma, beta, bn_param={"mode": "train"},
-                                                dropout_param={"p": 0.4, "mode": "train", "seed": 3})
-    return _compare(forward, layer_utils.affine_block_backward, (x, w, b, gamma, beta),
+                                                dropout_param={"p": 0.4, "mode": "train", "seed": 3}, fused=fused)
+    return check_backward(forward, layer_utils.affine_block_backward, (x, w, b, gamma, beta),
                     ("dx", "dw", "db", "dgamma", "dbeta"), rng)
 
 
@@ -117,7 +121,9 @@ LAYER_CHECKS = {
     "dropout": check_dropout,
     "softmax loss": check_softmax_loss,
     "conv block": check_conv_block,
+    "conv block (layer chain)": lambda rng: check_conv_block(rng, fused=False),
     "affine block": check_affine_block,
+    "affine block (layer chain)": lambda rng: check_affine_block(rng, fused=False),
 }
 
 

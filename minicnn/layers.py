@@ -245,26 +245,38 @@ def _check_bn_param(bn_param, function):
     return mode
 
 
-def _batchnorm(x, gamma, beta, bn_param, axes, function):
-    """Normalise x over `axes`, statistics of shape gamma.shape; shared by the flat and the spatial layers."""
+def batchnorm_settings(x, gamma, beta, bn_param, function):
+    """Check batch norm's arguments (x: (N, C, ...), gamma, beta: (C,)) and create bn_param's running statistics
+    (zeros and ones, x's dtype) when missing -> (mode, eps, momentum). Shared with the fused blocks (layer_utils)."""
     mode = _check_bn_param(bn_param, function)
     channels = x.shape[1]
     if getattr(gamma, "shape", None) != (channels,) or getattr(beta, "shape", None) != (channels,):
         raise ValueError(f"{function}: gamma and beta must be ({channels},) for x {tuple(x.shape)}, "
                          f"got gamma {getattr(gamma, 'shape', None)} and beta {getattr(beta, 'shape', None)}")
-    xp = get_array_module(x)
-    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
     if "running_mean" not in bn_param:  # not setdefault: that would allocate (on the GPU, too) on every call
+        xp = get_array_module(x)
         bn_param["running_mean"] = xp.zeros(channels, dtype=x.dtype)
         bn_param["running_var"] = xp.ones(channels, dtype=x.dtype)
-    broadcast = (1, channels) + (1,) * (x.ndim - 2)
+    return mode, bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+
+
+def update_running_statistics(bn_param, mean, var, momentum):
+    """running = momentum * running + (1 - momentum) * batch statistic, for the mean and the variance."""
+    bn_param["running_mean"] = momentum * bn_param["running_mean"] + (1 - momentum) * mean
+    bn_param["running_var"] = momentum * bn_param["running_var"] + (1 - momentum) * var
+
+
+def _batchnorm(x, gamma, beta, bn_param, axes, function):
+    """Normalise x over `axes`, statistics of shape gamma.shape; shared by the flat and the spatial layers."""
+    mode, eps, momentum = batchnorm_settings(x, gamma, beta, bn_param, function)
+    xp = get_array_module(x)
+    broadcast = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     # The arithmetic below works in place where it can: these arrays are as big as the layer's output.
     if mode == "train":
         mean = x.mean(axis=axes)
         x_hat = x - mean.reshape(broadcast)
         var = xp.square(x_hat).mean(axis=axes)                          # biased variance, as in the paper
-        bn_param["running_mean"] = momentum * bn_param["running_mean"] + (1 - momentum) * mean
-        bn_param["running_var"] = momentum * bn_param["running_var"] + (1 - momentum) * var
+        update_running_statistics(bn_param, mean, var, momentum)
     else:
         mean, var = bn_param["running_mean"], bn_param["running_var"]
         x_hat = x - mean.reshape(broadcast)
@@ -338,17 +350,26 @@ def dropout_forward(x, dropout_param):
     'seed': optional int, the same seed gives the same mask on the CPU and the GPU}. Test mode is the identity.
     out: x's shape; cache: (dropout_param, mask), mask: x's shape, 0 or 1 / (1 - p) (None in test mode or for p = 0).
     """
+    p, seed = dropout_settings(dropout_param)
+    if p == 0:
+        return x, (dropout_param, None)
+    out, mask = _kernels(x).dropout_forward(x, p, seed)
+    return out, (dropout_param, mask)
+
+
+def dropout_settings(dropout_param):
+    """Check dropout_param -> (p, seed): p = 0 when nothing is dropped (test mode or p = 0), and then seed = None;
+    otherwise the given seed, or a new one drawn from np.random. Shared with the fused blocks (layer_utils)."""
     p, mode = dropout_param.get("p", 0.5), dropout_param.get("mode", "train")
     if mode not in MODES:
         raise ValueError(f"dropout_forward: dropout_param['mode'] must be 'train' or 'test', got {mode!r}")
     check_dropout_probability("dropout_forward", "dropout_param['p']", p)
     if mode == "test" or p == 0:
-        return x, (dropout_param, None)
+        return 0, None
     seed = dropout_param.get("seed")
     if seed is None:
         seed = np.random.randint(0, 2 ** 63 - 1, dtype=np.int64)    # follows np.random.seed, as cs231n's did
-    out, mask = _kernels(x).dropout_forward(x, p, seed)
-    return out, (dropout_param, mask)
+    return p, seed
 
 
 def dropout_backward(dout, cache):

@@ -11,7 +11,9 @@ weights then needs no second copy of them per step. Hyper-parameters are turned 
 because a Python float keeps a float32 array float32, whereas a numpy float64 scalar would promote every temporary
 to float64 (NumPy 2 promotion rules).
 """
-from minicnn.backend import get_array_module
+import numpy as np
+
+from minicnn.backend import fused_cpu_kernels, get_array_module
 
 
 def _fill_defaults(config, **defaults):
@@ -80,6 +82,14 @@ def rmsprop(w, dw, config=None):
     return w, config
 
 
+def _fusable(w, dw, *state):
+    """Whether one fused Numba pass (kernels/fused.py) can update w and its state arrays in place: all numpy arrays
+    of w's dtype, float32 or float64, w and the state C-contiguous (so that their flat views are themselves)."""
+    arrays = (w, dw, *state)
+    return (all(type(array) is np.ndarray and array.dtype == w.dtype for array in arrays)
+            and w.dtype in (np.float32, np.float64) and all(array.flags.c_contiguous for array in (w, *state)))
+
+
 def adam(w, dw, config=None):
     """Adam (Kingma and Ba, 2015): momentum on the gradient plus RMSProp scaling, both bias-corrected.
 
@@ -89,15 +99,28 @@ def adam(w, dw, config=None):
         w <- w - learning_rate * (m / (1 - beta1 ** t)) / (sqrt(v / (1 - beta2 ** t)) + epsilon)
 
     m and v start at zero, so early on they are biased towards zero; dividing by (1 - beta ** t) undoes that.
+    On numpy arrays (where Numba imports) the step is one fused Numba pass over w, m and v (kernels/fused.py)
+    instead of a dozen NumPy passes, with the same operations in the same order and dtype.
     config: learning_rate (default 1e-3), beta1 (default 0.9), beta2 (default 0.999), epsilon (default 1e-8),
             m and v (state, shaped like w), t (step count, default 0).
     """
-    xp = get_array_module(w)
     config = _fill_defaults(config, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8, t=0)
     m = _state_array(config, "m", w)
     v = _state_array(config, "v", w)
     config["t"] = int(config["t"]) + 1
-    beta1, beta2, t = float(config["beta1"]), float(config["beta2"]), config["t"]
+    hyper_parameters = [float(config[key]) for key in ("learning_rate", "beta1", "beta2", "epsilon")]
+    fused = fused_cpu_kernels() if _fusable(w, dw, m, v) else None
+    if fused is not None:
+        fused.adam_update(w, dw, m, v, *hyper_parameters, config["t"])
+    else:
+        adam_with_array_operations(w, dw, m, v, *hyper_parameters, config["t"])
+    return w, config
+
+
+def adam_with_array_operations(w, dw, m, v, learning_rate, beta1, beta2, epsilon, t):
+    """Adam's step t (from 1) as array operations, w, m and v updated in place: the readable version of
+    kernels.fused.adam_update, and the one cupy arrays run."""
+    xp = get_array_module(w)
     # A single scratch buffer of w's dtype holds every temporary, so a float32 network never needs float64 copies.
     scratch = xp.multiply(dw, 1.0 - beta1, out=xp.empty_like(w))
     m *= beta1
@@ -108,11 +131,11 @@ def adam(w, dw, config=None):
     v += scratch
     xp.divide(v, 1.0 - beta2 ** t, out=scratch)
     xp.sqrt(scratch, out=scratch)
-    scratch += float(config["epsilon"])
+    scratch += epsilon
     xp.divide(m, scratch, out=scratch)
-    scratch *= float(config["learning_rate"]) / (1.0 - beta1 ** t)
+    scratch *= learning_rate / (1.0 - beta1 ** t)
     w -= scratch
-    return w, config
+    return w
 
 
 UPDATE_RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "rmsprop": rmsprop, "adam": adam}
