@@ -195,12 +195,13 @@ def transform_output_reference(M, out_shape, kernel_size=3):
 
 def _winograd(x, w, pad, tile, transform_input, transform_output):
     """The algorithm, with the input and output transforms given: alpha^2 GEMMs between two transforms."""
+    from minicnn.kernels.winograd_cpu import empty_planes
     N, F, K = x.shape[0], w.shape[0], w.shape[2]
     out_height, out_width = x.shape[2] + 2 * pad - (K - 1), x.shape[3] + 2 * pad - (K - 1)
     U = transform_filters(w, tile)                                              # (alpha^2, F, C)
     tiles_high, tiles_wide = _tile_counts(out_height, out_width, tile)
     V = transform_input(x, tile + K - 1, pad, tiles_high, tiles_wide, K)        # (alpha^2, C, tiles)
-    M = np.matmul(U, V)                                                         # (alpha^2, F, tiles): the BLAS
+    M = np.matmul(U, V, out=empty_planes(len(U), F, V.shape[2], x.dtype))     # (alpha^2, F, tiles): the BLAS
     return transform_output(M, (N, F, out_height, out_width), K)
 
 
