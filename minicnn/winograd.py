@@ -1,4 +1,5 @@
-"""Winograd minimal filtering: 3x3 stride-1 convolution with 2.25 (or 4) times fewer multiplications than im2col.
+"""Winograd minimal filtering: 3x3 (and 5x5) stride-1 convolution with 2.25 (or 4, or 2.78) times fewer
+multiplications than im2col.
 
 The idea in one dimension, F(2, 3): two outputs of a 3-tap filter g over four inputs d,
 
@@ -40,6 +41,16 @@ option tile=4). It pays on maps of 8x8 and more (on 6x6 outputs it computes 8x8 
 10 to 40 times the float32 rounding error of F(2x2, 3x3) (1e-5 to 2e-5 of the output's scale on the deep net's
 layers).
 
+Larger filters work the same way. F(2x2, 5x5) multiplies a degree-1 polynomial by the 5-tap filter polynomial
+g0 + g1 t + ... + g4 t^4: the product has degree 5, so it needs 6 points, the same 0, 1, -1, 2, -2 and infinity as
+F(4x4, 3x3). B^T, which interpolates from those points, depends on nothing else and is the same matrix; G evaluates
+the 5 taps there (row [1, a, a^2, a^3, a^4] for the point a, with the same scale factors); A^T is the evaluation of
+h0 + h1 t (row [1, a]) transposed. A 6x6 tile gives a 2x2 output block from 36 products instead of 2 * 2 * 25 = 100,
+2.78 times fewer, at 10 to 20 times im2col's float32 rounding error (G's entries reach 2/3 at t^4, B^T's 5). It does
+not pay on the CPU for the deep net's conv2 (64 -> 128 channels, 24x24): the tiles hold 36 numbers per 4 outputs, so
+the transforms move 9 times the data of x and out, and with only 64 channels to sum the GEMMs are too small to make
+up for it; it ran 10 to 25% slower than im2col there. Hence supports() admits 5x5 filters only when asked to.
+
 Module layout: the matrices; the transforms in plain NumPy (the ones to read first: short einsums); winograd_conv,
 which runs the same steps with the Numba transforms of kernels/winograd_cpu.py; winograd_input_gradient; supports.
 numpy arrays only: for cupy arrays the layers keep their im2col path.
@@ -79,40 +90,57 @@ A_T_4x4 = np.array([[1, 1, 1, 1, 1, 0],
                     [0, 1, 1, 4, 4, 0],
                     [0, 1, -1, 8, -8, 1]], dtype=np.float64)
 
-# The output tile's size -> (B^T, G, A^T).
-TRANSFORMS = {2: (B_T, G, A_T), 4: (B_T_4x4, G_4x4, A_T_4x4)}
+# F(2x2, 5x5): the 6 points of F(4x4, 3x3), so B^T is B_T_4x4. G (6x5) evaluates the 5 taps at 0, 1, -1, 2, -2 and
+# infinity, with that construction's scale factors 1/4, -1/6, -1/6, 1/24, 1/24, 1 (the interpolation's divisions,
+# moved into G as for F(2, 3)); A^T (2x6) evaluates h0 + h1 t at the same points (the last column: infinity, h1).
+G_5x5 = np.array([[1 / 4, 0, 0, 0, 0],
+                  [-1 / 6, -1 / 6, -1 / 6, -1 / 6, -1 / 6],
+                  [-1 / 6, 1 / 6, -1 / 6, 1 / 6, -1 / 6],
+                  [1 / 24, 1 / 12, 1 / 6, 1 / 3, 2 / 3],
+                  [1 / 24, -1 / 12, 1 / 6, -1 / 3, 2 / 3],
+                  [0, 0, 0, 0, 1]], dtype=np.float64)
+A_T_5x5 = np.array([[1, 1, 1, 1, 1, 0],
+                    [0, 1, -1, 2, -2, 1]], dtype=np.float64)
 
-KERNEL_SIZE = 3
-MAX_PAD = 2        # pad 2 is the "full" convolution the input gradient needs; more would only add zero rows
+# (filter size, output tile size) -> (B^T, G, A^T). A K x K filter and m x m output tiles read input tiles of
+# alpha = m + K - 1 rows and columns (the rows of B^T), which overlap by K - 1.
+TRANSFORMS = {(3, 2): (B_T, G, A_T), (3, 4): (B_T_4x4, G_4x4, A_T_4x4), (5, 2): (B_T_4x4, G_5x5, A_T_5x5)}
+KERNEL_SIZES = (3, 5)
 
 
 # ---------------------------------------------------------------------------------------------------- checks
-def supports(x_shape, w_shape, stride, pad):
-    """True when winograd_conv computes this convolution: a 3x3 filter, stride 1, 0 <= pad <= 2, a non-empty output.
+def supports(x_shape, w_shape, stride, pad, kernel_sizes=(3,)):
+    """True when winograd_conv computes this convolution: a K x K filter with K in kernel_sizes, stride 1,
+    0 <= pad <= K - 1, a non-empty output.
 
-    x_shape: (N, C, H, W), w_shape: (F, C, HH, WW). Shapes only: the caller also needs numpy float32 or float64 arrays.
+    x_shape: (N, C, H, W), w_shape: (F, C, K, K). Shapes only: the caller also needs numpy float32 or float64 arrays.
+    kernel_sizes: (3,) by default, which minicnn.layers relies on to choose Winograd; (3, 5) admits F(2x2, 5x5) too.
+    Pad K - 1 is the "full" convolution the input gradient needs; more would only add zero rows.
     """
     if len(x_shape) != 4 or len(w_shape) != 4 or x_shape[1] != w_shape[1]:
         return False
     H, W = x_shape[2:]
-    return (tuple(w_shape[2:]) == (KERNEL_SIZE, KERNEL_SIZE) and stride == 1 and pad in range(MAX_PAD + 1)
-            and min(H, W) + 2 * pad >= KERNEL_SIZE)
+    K = w_shape[2]
+    return (K in kernel_sizes and w_shape[3] == K and stride == 1 and pad in range(K)
+            and min(H, W) + 2 * pad >= K)
 
 
 def _check_arguments(function, x, w, pad, tile):
-    """Raise ValueError, naming function and every shape, unless supports() holds for numpy float arrays x and w of
-    one dtype and tile is 2 or 4."""
+    """Raise ValueError, naming function and every shape, unless supports() holds (for 3x3 or 5x5 filters) for numpy
+    float arrays x and w of one dtype, and TRANSFORMS has that filter size and tile."""
     described = f"(x: {getattr(x, 'shape', '?')} {getattr(x, 'dtype', type(x).__name__)}, " \
                 f"w: {getattr(w, 'shape', '?')} {getattr(w, 'dtype', type(w).__name__)}, pad {pad}, tile {tile})"
     if not isinstance(x, np.ndarray) or not isinstance(w, np.ndarray):
         raise ValueError(f"{function}: x and w must be numpy arrays (cupy arrays take the im2col path) {described}")
     if x.dtype != w.dtype or x.dtype not in (np.float32, np.float64):
         raise ValueError(f"{function}: x and w must both be float32 or both float64 {described}")
-    if tile not in TRANSFORMS:
-        raise ValueError(f"{function}: tile must be 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)) {described}")
-    if not supports(x.shape, w.shape, 1, pad):
-        raise ValueError(f"{function}: needs x (N, C, H, W), w (F, C, 3, 3) with the same C, pad 0, 1 or 2 and "
-                         f"H + 2 * pad >= 3, W + 2 * pad >= 3 {described}")
+    if not supports(x.shape, w.shape, 1, pad, KERNEL_SIZES):
+        raise ValueError(f"{function}: needs x (N, C, H, W), w (F, C, K, K) with K 3 or 5 and the same C, pad 0 to "
+                         f"K - 1 and H + 2 * pad >= K, W + 2 * pad >= K {described}")
+    K = w.shape[2]
+    if (K, tile) not in TRANSFORMS:
+        choices = " or ".join(f"{m} (F({m}x{m}, {K}x{K}))" for size, m in TRANSFORMS if size == K)
+        raise ValueError(f"{function}: tile must be {choices} for {K}x{K} filters {described}")
 
 
 # ------------------------------------------------------------------------------------- the steps, in NumPy
@@ -122,39 +150,44 @@ def _tile_counts(out_height, out_width, tile):
 
 
 def transform_filters(w, tile=2):
-    """w: (F, C, 3, 3) -> U: (alpha^2, F, C) with U[alpha * i + j, f, c] = (G w[f, c] G^T)[i, j], alpha = tile + 2,
+    """w: (F, C, K, K) -> U: (alpha^2, F, C) with U[alpha * i + j, f, c] = (G w[f, c] G^T)[i, j], alpha = tile + K - 1,
     in w's dtype.
 
     Entry (i, j) of G g G^T is the sum over k, l of G[i, k] G[j, l] g[k, l]: the Kronecker product kron(G, G), an
-    alpha^2 x 9 matrix, times the 9 taps of g in row-major order. So one GEMM transforms all F * C filters; cheap next
-    to the convolution's, so it is redone on every call rather than cached.
+    alpha^2 x K^2 matrix, times the K^2 taps of g in row-major order. So one GEMM transforms all F * C filters; cheap
+    next to the convolution's, so it is redone on every call rather than cached.
     """
-    F, C = w.shape[:2]
-    G_twice = np.kron(TRANSFORMS[tile][1], TRANSFORMS[tile][1]).astype(w.dtype)     # (alpha^2, 9)
-    return (G_twice @ w.reshape(F * C, 9).T).reshape(-1, F, C)
+    F, C, K = w.shape[:3]
+    G_tile = TRANSFORMS[K, tile][1]
+    G_twice = np.kron(G_tile, G_tile).astype(w.dtype)                           # (alpha^2, K^2)
+    return (G_twice @ w.reshape(F * C, K * K).T).reshape(-1, F, C)
 
 
-def transform_input_reference(x, alpha, pad, tiles_high, tiles_wide):
-    """x: (N, C, H, W), alpha: 4 or 6 -> V: (alpha^2, C, N * tiles_high * tiles_wide), the input tiles B^T d B
-    (layout in kernels/winograd_cpu.py); the plain-NumPy twin of kernels.winograd_cpu.transform_input."""
+def transform_input_reference(x, alpha, pad, tiles_high, tiles_wide, kernel_size=3):
+    """x: (N, C, H, W), alpha: 4 or 6, the tiles of a kernel_size x kernel_size filter -> V: (alpha^2, C, N *
+    tiles_high * tiles_wide), the input tiles B^T d B (layout in kernels/winograd_cpu.py); the plain-NumPy twin of
+    kernels.winograd_cpu.transform_input."""
     N, C, H, W = x.shape
-    step = alpha - 2
-    B_T_tile = TRANSFORMS[step][0].astype(x.dtype)
+    overlap = kernel_size - 1
+    step = alpha - overlap
+    B_T_tile = TRANSFORMS[kernel_size, step][0].astype(x.dtype)
     # Zero rows and columns: pad on every side, and below and to the right as many more as the last tiles overhang.
-    padded = np.pad(x, ((0, 0), (0, 0), (pad, step * tiles_high + 2 - H - pad), (pad, step * tiles_wide + 2 - W - pad)))
+    below, right = step * tiles_high + overlap - H - pad, step * tiles_wide + overlap - W - pad
+    padded = np.pad(x, ((0, 0), (0, 0), (pad, below), (pad, right)))
     tiles = np.lib.stride_tricks.sliding_window_view(padded, (alpha, alpha), axis=(2, 3))[:, :, ::step, ::step]
     # tiles: (N, C, rows, columns, alpha, alpha) -> V: (alpha, alpha, C, N, rows, columns)
     V = np.einsum("ik,nctukl,jl->ijcntu", B_T_tile, tiles, B_T_tile, optimize=True)
     return np.ascontiguousarray(V.reshape(alpha * alpha, C, -1))
 
 
-def transform_output_reference(M, out_shape):
-    """M: (alpha^2, F, N * tiles_high * tiles_wide) -> out: out_shape = (N, F, H', W'), the output tiles A^T m A side
-    by side, cropped; the plain-NumPy twin of kernels.winograd_cpu.transform_output."""
+def transform_output_reference(M, out_shape, kernel_size=3):
+    """M: (alpha^2, F, N * tiles_high * tiles_wide), the products for a kernel_size x kernel_size filter -> out:
+    out_shape = (N, F, H', W'), the output tiles A^T m A side by side, cropped; the plain-NumPy twin of
+    kernels.winograd_cpu.transform_output."""
     N, F, out_height, out_width = out_shape
     alpha = round(M.shape[0] ** 0.5)
-    step = alpha - 2
-    A_T_tile = TRANSFORMS[step][2].astype(M.dtype)
+    step = alpha - (kernel_size - 1)
+    A_T_tile = TRANSFORMS[kernel_size, step][2].astype(M.dtype)
     tiles_high, tiles_wide = _tile_counts(out_height, out_width, step)
     products = M.reshape(alpha, alpha, F, N, tiles_high, tiles_wide)
     # products: (alpha, alpha, F, N, rows, columns) -> Y: (N, F, rows, step, columns, step)
@@ -165,12 +198,14 @@ def transform_output_reference(M, out_shape):
 
 def _winograd(x, w, pad, tile, transform_input, transform_output):
     """The algorithm, with the input and output transforms given: alpha^2 GEMMs between two transforms."""
-    N, F = x.shape[0], w.shape[0]
-    out_height, out_width = x.shape[2] + 2 * pad - 2, x.shape[3] + 2 * pad - 2
+    from minicnn.kernels.winograd_cpu import empty_planes
+    N, F, K = x.shape[0], w.shape[0], w.shape[2]
+    out_height, out_width = x.shape[2] + 2 * pad - (K - 1), x.shape[3] + 2 * pad - (K - 1)
     U = transform_filters(w, tile)                                              # (alpha^2, F, C)
-    V = transform_input(x, tile + 2, pad, *_tile_counts(out_height, out_width, tile))     # (alpha^2, C, tiles)
-    M = np.matmul(U, V)                                                         # (alpha^2, F, tiles): the BLAS
-    return transform_output(M, (N, F, out_height, out_width))
+    tiles_high, tiles_wide = _tile_counts(out_height, out_width, tile)
+    V = transform_input(x, tile + K - 1, pad, tiles_high, tiles_wide, K)        # (alpha^2, C, tiles)
+    M = np.matmul(U, V, out=empty_planes(len(U), F, V.shape[2], x.dtype))     # (alpha^2, F, tiles): the BLAS
+    return transform_output(M, (N, F, out_height, out_width), K)
 
 
 def winograd_conv_reference(x, w, pad, tile=2):
@@ -181,12 +216,14 @@ def winograd_conv_reference(x, w, pad, tile=2):
 
 # -------------------------------------------------------------------------------------- the fast versions
 def winograd_conv(x, w, pad, tile=2):
-    """Convolution (cross-correlation, as conv_forward) of x with 3x3 filters, stride 1, zero padding pad, no bias.
+    """Convolution (cross-correlation, as conv_forward) of x with 3x3 or 5x5 filters, stride 1, zero padding pad, no
+    bias.
 
-    x: (N, C, H, W), w: (F, C, 3, 3), both numpy float32 or both float64; pad: 0, 1 or 2; tile: the output tile's
-    size, 2 for F(2x2, 3x3) (the default: as accurate as im2col) or 4 for F(4x4, 3x3) (fewer products on maps of 8x8
-    and more, 10 to 40 times the float32 rounding error).
-    out: (N, F, H', W') with H' = H + 2 * pad - 2, W' = W + 2 * pad - 2, x's dtype. ValueError when not supports().
+    x: (N, C, H, W), w: (F, C, K, K) with K 3 or 5, both numpy float32 or both float64; pad: 0 to K - 1; tile: the
+    output tile's size: for 3x3 filters 2, F(2x2, 3x3) (the default: as accurate as im2col), or 4, F(4x4, 3x3) (fewer
+    products on maps of 8x8 and more, 10 to 40 times the float32 rounding error); for 5x5 filters only 2, F(2x2, 5x5).
+    out: (N, F, H', W') with H' = H + 2 * pad - (K - 1), likewise W', x's dtype. ValueError when not
+    supports(..., kernel_sizes=(3, 5)).
     """
     from minicnn.kernels import winograd_cpu        # on first use, as minicnn.layers imports its kernels
     _check_arguments("winograd_conv", x, w, pad, tile)
@@ -196,18 +233,19 @@ def winograd_conv(x, w, pad, tile=2):
 def winograd_input_gradient(dout, w, pad, tile=2):
     """dx of out = winograd_conv(x, w, pad).
 
-    dout: (N, F, H', W'), w: (F, C, 3, 3), pad: 0, 1 or 2, tile: as winograd_conv's
-    -> dx: (N, C, H, W) with H = H' + 2 - 2 * pad, likewise W.
+    dout: (N, F, H', W'), w: (F, C, K, K) with K 3 or 5, pad: 0 to K - 1, tile: as winograd_conv's
+    -> dx: (N, C, H, W) with H = H' + (K - 1) - 2 * pad, likewise W.
 
     Input pixel x[n, c, i, j] met filter tap (k, l) in output (i + pad - k, j + pad - l), so
         dx[n, c, i, j] = sum over f, k, l of dout[n, f, i + pad - k, j + pad - l] * w[f, c, k, l].
-    With k' = 2 - k and l' = 2 - l that is a correlation again, of dout with the filters flipped (w[f, c, 2 - k',
-    2 - l']) and transposed (output channel c, input channel f), reading dout at (i + k' - (2 - pad), j + l' - (2 -
-    pad)): padding 2 - pad. So the backward pass is winograd_conv once more, with the same savings.
+    With k' = K - 1 - k and l' = K - 1 - l that is a correlation again, of dout with the filters flipped
+    (w[f, c, K - 1 - k', K - 1 - l']) and transposed (output channel c, input channel f), reading dout at
+    (i + k' - (K - 1 - pad), j + l' - (K - 1 - pad)): padding K - 1 - pad (a 5x5 pad-2 convolution's gradient is a 5x5
+    pad-2 convolution). So the backward pass is winograd_conv once more, with the same savings.
     """
-    if pad not in range(MAX_PAD + 1) or getattr(w, "ndim", 0) != 4 or getattr(dout, "ndim", 0) != 4 \
-            or dout.shape[1] != w.shape[0]:
-        raise ValueError(f"winograd_input_gradient: needs dout (N, F, H', W'), w (F, C, 3, 3) and pad 0, 1 or 2 "
+    if getattr(w, "ndim", 0) != 4 or getattr(dout, "ndim", 0) != 4 or dout.shape[1] != w.shape[0] \
+            or pad not in range(w.shape[2]):
+        raise ValueError(f"winograd_input_gradient: needs dout (N, F, H', W'), w (F, C, K, K) and pad 0 to K - 1 "
                          f"(dout: {getattr(dout, 'shape', '?')}, w: {getattr(w, 'shape', '?')}, pad {pad})")
-    flipped_and_transposed = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]         # (C, F, 3, 3)
-    return winograd_conv(dout, flipped_and_transposed, MAX_PAD - pad, tile)
+    flipped_and_transposed = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]         # (C, F, K, K)
+    return winograd_conv(dout, flipped_and_transposed, w.shape[2] - 1 - pad, tile)
