@@ -122,6 +122,8 @@ def _columns_by_chunk(x, kernel_height, kernel_width, pad, stride):
     Every chunk is written into the same buffer, so each cols is only valid until the next one is asked for.
     """
     chunks = _chunks_of(x, kernel_height, kernel_width, pad, stride)
+    if not chunks:                                                      # an empty batch
+        return
     rows, positions = _columns_shape(x.shape, kernel_height, kernel_width, pad, stride)
     largest = chunks[0].stop - chunks[0].start
     buffer = get_array_module(x).empty(rows * largest * positions, dtype=x.dtype)
@@ -136,8 +138,8 @@ def conv_algorithm(x, w, conv_param):
 
     conv_param['algorithm'] (default: the environment variable MINICNN_CONV_ALGORITHM, else 'auto') chooses:
       'im2col'    always im2col and GEMM;
-      'winograd'  Winograd F(2x2, 3x3) (minicnn.winograd) wherever it applies: float32 or float64 numpy arrays,
-                  3x3 filters, stride 1, pad at most 2; im2col elsewhere;
+      'winograd'  Winograd F(2x2, 3x3) (minicnn.winograd) wherever it applies: x and w numpy arrays of one dtype,
+                  float32 or float64, 3x3 filters, stride 1, pad at most 2; im2col elsewhere;
       'auto'      Winograd where it applies and was measured faster (at least WINOGRAD_MIN_CHANNELS input
                   channels: with fewer, its 16 small GEMMs cannot beat one im2col GEMM), else im2col.
     The weight gradient always comes from im2col columns; Winograd computes the output and the input gradient.
@@ -146,7 +148,7 @@ def conv_algorithm(x, w, conv_param):
     if requested not in CONV_ALGORITHMS:
         raise ValueError(f"conv_forward: conv_param['algorithm'] (or MINICNN_CONV_ALGORITHM) must be one of "
                          f"{CONV_ALGORITHMS}, got {requested!r}")
-    applies = (not is_gpu_array(x) and x.dtype in FLOAT_DTYPES
+    applies = (not is_gpu_array(x) and x.dtype in FLOAT_DTYPES and w.dtype == x.dtype
                and winograd.supports(x.shape, w.shape, conv_param.get("stride", 1), conv_param.get("pad", 0)))
     if requested == "winograd" and applies or requested == "auto" and applies and x.shape[1] >= WINOGRAD_MIN_CHANNELS:
         return "winograd"
@@ -190,13 +192,16 @@ def conv_backward(dout, cache):
     xp, kernels = get_array_module(dout), _kernels(dout)
     F, _, HH, WW = w.shape
     filters = w.reshape(F, -1)                                          # (F, C * HH * WW)
-    dw, db = xp.zeros(filters.shape, dtype=dout.dtype), xp.zeros(F, dtype=dout.dtype)
-    dx = xp.empty(x.shape, dtype=dout.dtype)
+    # Each gradient takes the dtype its product would have: float64 when either factor is (a gradient check).
+    dw = xp.zeros(filters.shape, dtype=xp.result_type(dout.dtype, x.dtype))
+    db = xp.zeros(F, dtype=dout.dtype)
+    dx = xp.empty(x.shape, dtype=xp.result_type(w.dtype, dout.dtype))
+    by_winograd = algorithm == "winograd" and dout.dtype == w.dtype
     for images, cols in _columns_by_chunk(x, HH, WW, pad, stride):
         dout_columns = dout[images].transpose(1, 0, 2, 3).reshape(F, -1)  # (F, n * H' * W'), one copy
         db += dout_columns.sum(axis=1)
         dw += dout_columns @ cols.T
-        if algorithm == "winograd":
+        if by_winograd:
             dx[images] = winograd.winograd_input_gradient(dout[images], w, pad)
         else:
             kernels.col2im(filters.T @ dout_columns, dx[images].shape, HH, WW, pad, stride, out=dx[images])

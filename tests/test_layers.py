@@ -210,3 +210,30 @@ def test_conv_algorithm_follows_the_request_the_environment_and_the_shape(monkey
     assert layers.conv_algorithm(x, w, {"stride": 1, "pad": 1, "algorithm": "auto"}) == "winograd"
     with pytest.raises(ValueError, match=r"must be one of \('auto', 'im2col', 'winograd'\), got 'fft'"):
         layers.conv_forward(x, w, np.zeros(4), {"stride": 1, "pad": 1, "algorithm": "fft"})
+
+
+@pytest.mark.parametrize("x_dtype, w_dtype", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_conv_of_mixed_dtypes_runs_by_im2col_as_before(x_dtype, w_dtype):
+    """A float64 model given float32 images (a gradient check on preprocessed data) must not take Winograd, which
+    needs one dtype; the gradients take the dtype of their products, as NumPy gives them."""
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal((2, 16, 5, 6)), rng.standard_normal((3, 16, 3, 3)), rng.standard_normal(3)
+    conv_param = {"stride": 1, "pad": 1}
+    out, cache = layers.conv_forward(x.astype(x_dtype), w.astype(w_dtype), b.astype(w_dtype), conv_param)
+    reference, reference_cache = layers.conv_forward_naive(x, w, b, conv_param)
+    assert layers.conv_algorithm(x.astype(x_dtype), w.astype(w_dtype), conv_param) == "im2col"
+    assert report("out", out, reference, error_of_the_scale) < 1e-5
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = layers.conv_backward(dout, cache)
+    assert dx.dtype == np.result_type(w_dtype, np.float64) and dw.dtype == np.result_type(x_dtype, np.float64)
+    for name, ours, theirs in zip(("dx", "dw", "db"), (dx, dw, db), layers.conv_backward_naive(dout, reference_cache)):
+        assert report(name, ours, theirs, error_of_the_scale) < 1e-5
+
+
+@pytest.mark.parametrize("algorithm", ["im2col", "winograd"])
+def test_conv_of_an_empty_batch_is_empty(algorithm):
+    x, w, b = np.zeros((0, 16, 6, 6)), np.ones((4, 16, 3, 3)), np.ones(4)
+    out, cache = layers.conv_forward(x, w, b, {"stride": 1, "pad": 1, "algorithm": algorithm})
+    assert out.shape == (0, 4, 6, 6)
+    dx, dw, db = layers.conv_backward(out, cache)
+    assert dx.shape == x.shape and not dw.any() and not db.any()
