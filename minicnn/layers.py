@@ -20,8 +20,9 @@ from minicnn.naive import (conv_backward_naive, conv_forward_naive,  # noqa: F40
 
 MODES = ("train", "test")
 COLUMNS_CHUNK_BYTES = 8 * 2 ** 20   # im2col columns unfolded at once on the CPU; see _image_chunks
+WINOGRAD_CHUNK_BYTES = 32 * 2 ** 20  # Winograd's transformed tiles and products held at once; see _winograd_chunks
 CONV_ALGORITHMS = ("auto", "im2col", "winograd")
-WINOGRAD_MIN_CHANNELS = 16          # 'auto' takes Winograd from this many input channels on; see conv_algorithm
+WINOGRAD_MIN_CHANNELS = 64          # 'auto' takes Winograd from this many input channels on; see conv_algorithm
 
 
 def _kernels(x):
@@ -88,9 +89,10 @@ def _check_conv_arguments(x, w, b, conv_param):
     return int(stride), int(pad), out_height, out_width
 
 
-def _image_chunks(x, bytes_per_image):
-    """Slices of the batch axis of x: (N, ...) that cut it into chunks of about COLUMNS_CHUNK_BYTES on the CPU (at
-    least one image each), given what one image costs; on the GPU the whole batch is one chunk.
+def _image_chunks(x, bytes_per_image, budget_bytes=None):
+    """Slices of the batch axis of x: (N, ...) that cut it into chunks of about budget_bytes (default
+    COLUMNS_CHUNK_BYTES) on the CPU (at least one image each), given what one image costs; on the GPU the whole batch
+    is one chunk.
 
     Why chunks: the im2col columns of a whole batch are big (the deep net's conv2 at batch 128: 1600 x 73,728
     floats, 472 MB), so they would be written to memory and read back by each GEMM; a chunk's columns are still in
@@ -98,7 +100,8 @@ def _image_chunks(x, bytes_per_image):
     bandwidth and memory, and wants the biggest GEMMs it can get.
     """
     N = x.shape[0]
-    step = N if is_gpu_array(x) else max(1, min(N, COLUMNS_CHUNK_BYTES // bytes_per_image))
+    budget_bytes = COLUMNS_CHUNK_BYTES if budget_bytes is None else budget_bytes
+    step = N if is_gpu_array(x) else max(1, min(N, budget_bytes // bytes_per_image))
     return [slice(start, min(start + step, N)) for start in range(0, N, step)]
 
 
@@ -113,6 +116,17 @@ def _chunks_of(x, kernel_height, kernel_width, pad, stride):
     """_image_chunks of x for a convolution with this window: chunks sized by their im2col columns."""
     rows, positions = _columns_shape(x.shape, kernel_height, kernel_width, pad, stride)
     return _image_chunks(x, rows * positions * x.dtype.itemsize)
+
+
+def _winograd_chunks(x, w, pad):
+    """_image_chunks of x: (N, C, H, W) for winograd_conv with w: (F, C, 3, 3), sized by its transformed tiles and
+    products (WINOGRAD_CHUNK_BYTES).
+
+    Bigger than im2col's chunks, because Winograd's GEMMs are alpha^2 = 16 small ones per chunk, (F, C) @ (C, tiles),
+    that each read all of one transformed filter matrix: a few more tiles per chunk make them faster.
+    """
+    bytes_per_image = winograd.workspace_bytes_per_image(x.shape, w.shape, pad, x.dtype.itemsize)
+    return _image_chunks(x, bytes_per_image, WINOGRAD_CHUNK_BYTES)
 
 
 def _columns_by_chunk(x, kernel_height, kernel_width, pad, stride):
@@ -141,7 +155,10 @@ def conv_algorithm(x, w, conv_param):
       'winograd'  Winograd F(2x2, 3x3) (minicnn.winograd) wherever it applies: x and w numpy arrays of one dtype,
                   float32 or float64, 3x3 filters, stride 1, pad at most 2; im2col elsewhere;
       'auto'      Winograd where it applies and was measured faster (at least WINOGRAD_MIN_CHANNELS input
-                  channels: with fewer, its 16 small GEMMs cannot beat one im2col GEMM), else im2col.
+                  channels), else im2col. With few channels its transforms, a pass over 4 times the input and 4 times
+                  the output, cost more than the 16 small GEMMs (F, C) @ (C, tiles) save: the shallow net's conv2
+                  (32 -> 64 channels) ran 1.2x slower by Winograd than by im2col, the deep net's conv3 and conv4 (128
+                  and 512 input channels) 1.15x and 1.35x faster (forward + backward, benchmarks/RESULTS.md).
     The weight gradient always comes from im2col columns; Winograd computes the output and the input gradient.
     """
     requested = conv_param.get("algorithm", os.environ.get("MINICNN_CONV_ALGORITHM", "auto"))
@@ -171,8 +188,10 @@ def conv_forward(x, w, b, conv_param):
     filters = w.reshape(F, -1)                                          # (F, C * HH * WW)
     out = xp.empty((N, F, out_height, out_width), dtype=x.dtype)
     if algorithm == "winograd":
-        for images in _chunks_of(x, HH, WW, pad, stride):
-            xp.add(winograd.winograd_conv(x[images], w, pad), b.reshape(F, 1, 1), out=out[images])
+        transformed_filters = winograd.transform_filters(w)                # once for all chunks
+        for images in _winograd_chunks(x, w, pad):
+            xp.add(winograd.winograd_conv(x[images], w, pad, U=transformed_filters), b.reshape(F, 1, 1),
+                   out=out[images])
         return out, (x, w, stride, pad, algorithm)
     for images, cols in _columns_by_chunk(x, HH, WW, pad, stride):
         out_columns = filters @ cols                                    # (F, n * H' * W')
@@ -201,10 +220,13 @@ def conv_backward(dout, cache):
         dout_columns = dout[images].transpose(1, 0, 2, 3).reshape(F, -1)  # (F, n * H' * W'), one copy
         db += dout_columns.sum(axis=1)
         dw += dout_columns @ cols.T
-        if by_winograd:
-            dx[images] = winograd.winograd_input_gradient(dout[images], w, pad)
-        else:
+        if not by_winograd:
             kernels.col2im(filters.T @ dout_columns, dx[images].shape, HH, WW, pad, stride, out=dx[images])
+    if by_winograd:
+        flipped = winograd.gradient_filters(w)
+        transformed_filters = winograd.transform_filters(flipped)           # once for all chunks
+        for images in _winograd_chunks(dout, flipped, HH - 1 - pad):
+            dx[images] = winograd.winograd_input_gradient(dout[images], w, pad, U=transformed_filters)
     return dx, dw.reshape(w.shape), db
 
 

@@ -196,12 +196,20 @@ def transform_output_reference(M, out_shape, kernel_size=3):
     return np.ascontiguousarray(Y[:, :, :out_height, :out_width])
 
 
-def _winograd(x, w, pad, tile, transform_input, transform_output):
+def workspace_bytes_per_image(x_shape, w_shape, pad, itemsize, tile=2):
+    """What winograd_conv holds per image of x: (N, C, H, W) with w: (F, C, K, K): its transformed input tiles V
+    (alpha^2, C, tiles) and products M (alpha^2, F, tiles), in bytes, for items of itemsize bytes."""
+    (F, C, K), (H, W) = w_shape[:3], x_shape[2:]
+    tiles_high, tiles_wide = _tile_counts(H + 2 * pad - (K - 1), W + 2 * pad - (K - 1), tile)
+    return (tile + K - 1) ** 2 * (C + F) * tiles_high * tiles_wide * itemsize
+
+
+def _winograd(x, w, pad, tile, transform_input, transform_output, U=None):
     """The algorithm, with the input and output transforms given: alpha^2 GEMMs between two transforms."""
     from minicnn.kernels.winograd_cpu import empty_planes
     N, F, K = x.shape[0], w.shape[0], w.shape[2]
     out_height, out_width = x.shape[2] + 2 * pad - (K - 1), x.shape[3] + 2 * pad - (K - 1)
-    U = transform_filters(w, tile)                                              # (alpha^2, F, C)
+    U = transform_filters(w, tile) if U is None else U                          # (alpha^2, F, C)
     tiles_high, tiles_wide = _tile_counts(out_height, out_width, tile)
     V = transform_input(x, tile + K - 1, pad, tiles_high, tiles_wide, K)        # (alpha^2, C, tiles)
     M = np.matmul(U, V, out=empty_planes(len(U), F, V.shape[2], x.dtype))     # (alpha^2, F, tiles): the BLAS
@@ -215,25 +223,34 @@ def winograd_conv_reference(x, w, pad, tile=2):
 
 
 # -------------------------------------------------------------------------------------- the fast versions
-def winograd_conv(x, w, pad, tile=2):
+def winograd_conv(x, w, pad, tile=2, U=None):
     """Convolution (cross-correlation, as conv_forward) of x with 3x3 or 5x5 filters, stride 1, zero padding pad, no
     bias.
 
     x: (N, C, H, W), w: (F, C, K, K) with K 3 or 5, both numpy float32 or both float64; pad: 0 to K - 1; tile: the
     output tile's size: for 3x3 filters 2, F(2x2, 3x3) (the default: as accurate as im2col), or 4, F(4x4, 3x3) (fewer
     products on maps of 8x8 and more, 10 to 40 times the float32 rounding error); for 5x5 filters only 2, F(2x2, 5x5).
+    U: transform_filters(w, tile), (alpha^2, F, C), when the caller has it already: a layer that convolves its batch
+    chunk by chunk transforms its filters once, not once a chunk.
     out: (N, F, H', W') with H' = H + 2 * pad - (K - 1), likewise W', x's dtype. ValueError when not
     supports(..., kernel_sizes=(3, 5)).
     """
     from minicnn.kernels import winograd_cpu        # on first use, as minicnn.layers imports its kernels
     _check_arguments("winograd_conv", x, w, pad, tile)
-    return _winograd(x, w, pad, tile, winograd_cpu.transform_input, winograd_cpu.transform_output)
+    return _winograd(x, w, pad, tile, winograd_cpu.transform_input, winograd_cpu.transform_output, U)
 
 
-def winograd_input_gradient(dout, w, pad, tile=2):
+def gradient_filters(w):
+    """w: (F, C, K, K) -> (C, F, K, K), each filter flipped and the channel axes swapped: the filters whose
+    correlation with dout is the input gradient (see winograd_input_gradient). A view of w."""
+    return w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
+
+
+def winograd_input_gradient(dout, w, pad, tile=2, U=None):
     """dx of out = winograd_conv(x, w, pad).
 
-    dout: (N, F, H', W'), w: (F, C, K, K) with K 3 or 5, pad: 0 to K - 1, tile: as winograd_conv's
+    dout: (N, F, H', W'), w: (F, C, K, K) with K 3 or 5, pad: 0 to K - 1, tile: as winograd_conv's, U: (alpha^2, C,
+    F), transform_filters(gradient_filters(w), tile) when the caller has it already (else computed here)
     -> dx: (N, C, H, W) with H = H' + (K - 1) - 2 * pad, likewise W.
 
     Input pixel x[n, c, i, j] met filter tap (k, l) in output (i + pad - k, j + pad - l), so
@@ -247,5 +264,4 @@ def winograd_input_gradient(dout, w, pad, tile=2):
             or pad not in range(w.shape[2]):
         raise ValueError(f"winograd_input_gradient: needs dout (N, F, H', W'), w (F, C, K, K) and pad 0 to K - 1 "
                          f"(dout: {getattr(dout, 'shape', '?')}, w: {getattr(w, 'shape', '?')}, pad {pad})")
-    flipped_and_transposed = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]         # (C, F, K, K)
-    return winograd_conv(dout, flipped_and_transposed, w.shape[2] - 1 - pad, tile)
+    return winograd_conv(dout, gradient_filters(w), w.shape[2] - 1 - pad, tile, U)

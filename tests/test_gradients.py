@@ -91,8 +91,9 @@ def test_a_broken_backward_pass_fails_its_check(check, function, broken, monkeyp
     assert max(errors.values()) > 1e5 * GRADIENT_TOLERANCE      # fails by a wide margin, not by luck
 
 
-def winograd_input_gradient_without_the_flip(dout, w, pad):
-    """The input gradient as a correlation with the filters transposed but not flipped."""
+def winograd_input_gradient_without_the_flip(dout, w, pad, U=None):
+    """The input gradient as a correlation with the filters transposed but not flipped (U, the transformed correct
+    filters the layer offers, is left unused)."""
     return winograd.winograd_conv(dout, np.ascontiguousarray(w.transpose(1, 0, 2, 3)), w.shape[2] - 1 - pad)
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from kernel_cases import LAYER_CONV_CASES, LAYER_POOL_CASES
-from minicnn import layers
+from minicnn import layers, winograd
 from minicnn.gradient_check import rel_error
 from minicnn.kernels.shapes import conv_output_size
 
@@ -42,6 +42,9 @@ def test_conv_matches_naive(x_shape, w_shape, stride, pad, images_per_chunk, alg
     if images_per_chunk is not None:
         bytes_per_image = columns_bytes_per_image(x_shape, w_shape, stride, pad)
         monkeypatch.setattr(layers, "COLUMNS_CHUNK_BYTES", images_per_chunk * bytes_per_image)
+        # Winograd's chunks, forward; the input gradient's (dout's tiles, pad K - 1 - pad) come out near that.
+        winograd_bytes_per_image = winograd.workspace_bytes_per_image(x_shape, w_shape, pad, 8)
+        monkeypatch.setattr(layers, "WINOGRAD_CHUNK_BYTES", images_per_chunk * winograd_bytes_per_image)
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
     conv_param = {"stride": stride, "pad": pad, "algorithm": algorithm}
@@ -199,7 +202,7 @@ def test_max_pool_2x2_fast_path_matches_the_general_kernel(shape):
 
 
 def test_conv_algorithm_follows_the_request_the_environment_and_the_shape(monkeypatch):
-    x, w = np.zeros((2, 16, 6, 6)), np.zeros((4, 16, 3, 3))
+    x, w = np.zeros((2, 64, 6, 6)), np.zeros((4, 64, 3, 3))
     monkeypatch.delenv("MINICNN_CONV_ALGORITHM", raising=False)
     assert layers.conv_algorithm(x, w, {"stride": 1, "pad": 1}) == "winograd"
     assert layers.conv_algorithm(x[:, :3], w[:, :3], {"stride": 1, "pad": 1}) == "im2col"   # too few channels
@@ -217,7 +220,7 @@ def test_conv_of_mixed_dtypes_runs_by_im2col_as_before(x_dtype, w_dtype):
     """A float64 model given float32 images (a gradient check on preprocessed data) must not take Winograd, which
     needs one dtype; the gradients take the dtype of their products, as NumPy gives them."""
     rng = np.random.default_rng(0)
-    x, w, b = rng.standard_normal((2, 16, 5, 6)), rng.standard_normal((3, 16, 3, 3)), rng.standard_normal(3)
+    x, w, b = rng.standard_normal((2, 64, 5, 6)), rng.standard_normal((3, 64, 3, 3)), rng.standard_normal(3)
     conv_param = {"stride": 1, "pad": 1}
     out, cache = layers.conv_forward(x.astype(x_dtype), w.astype(w_dtype), b.astype(w_dtype), conv_param)
     reference, reference_cache = layers.conv_forward_naive(x, w, b, conv_param)
