@@ -21,6 +21,29 @@ def _valid_outputs(size, out_size, offset, stride):
     return first, max(first, last)
 
 
+@numba.njit(cache=True, inline="always")
+def _copy_row(source, destination, first, stride, count):
+    """destination[k] = source[first + k * stride] for k < count; stride 1, the common case, as a plain copy that the
+    compiler turns into vector instructions."""
+    if stride == 1:
+        for k in range(count):
+            destination[k] = source[first + k]
+    else:
+        for k in range(count):
+            destination[k] = source[first + k * stride]
+
+
+@numba.njit(cache=True, inline="always")
+def _add_row(source, destination, first, stride, count):
+    """destination[first + k * stride] += source[k] for k < count: _copy_row's transpose, with the same fast case."""
+    if stride == 1:
+        for k in range(count):
+            destination[first + k] += source[k]
+    else:
+        for k in range(count):
+            destination[first + k * stride] += source[k]
+
+
 @_jit
 def _im2col(x, cols, kernel_height, kernel_width, pad, stride, out_height, out_width):
     N, C, H, W = x.shape
@@ -34,11 +57,15 @@ def _im2col(x, cols, kernel_height, kernel_width, pad, stride, out_height, out_w
             for j in range(kernel_width):
                 first_ow, last_ow = _valid_outputs(W, out_width, j - pad, stride)
                 column = cols[(c * kernel_height + i) * kernel_width + j, n * positions:(n + 1) * positions]
-                column[:] = 0                    # the zero padding; the inside is overwritten below
+                # The zero padding: whole rows above and below the image, and each row's ends.
+                column[:first_oh * out_width] = 0
+                column[last_oh * out_width:] = 0
                 for oh in range(first_oh, last_oh):
-                    h = oh * stride + i - pad
-                    for ow in range(first_ow, last_ow):
-                        column[oh * out_width + ow] = x[n, c, h, ow * stride + j - pad]
+                    row = column[oh * out_width:(oh + 1) * out_width]
+                    row[:first_ow] = 0
+                    row[last_ow:] = 0
+                    _copy_row(x[n, c, oh * stride + i - pad], row[first_ow:], first_ow * stride + j - pad, stride,
+                              last_ow - first_ow)
     return cols
 
 
@@ -56,9 +83,8 @@ def _col2im(cols, dx, kernel_height, kernel_width, pad, stride, out_height, out_
                 first_ow, last_ow = _valid_outputs(W, out_width, j - pad, stride)
                 column = cols[(c * kernel_height + i) * kernel_width + j, n * positions:(n + 1) * positions]
                 for oh in range(first_oh, last_oh):
-                    h = oh * stride + i - pad
-                    for ow in range(first_ow, last_ow):
-                        dx[n, c, h, ow * stride + j - pad] += column[oh * out_width + ow]
+                    _add_row(column[oh * out_width + first_ow:], dx[n, c, oh * stride + i - pad],
+                             first_ow * stride + j - pad, stride, last_ow - first_ow)
     return dx
 
 
