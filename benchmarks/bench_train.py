@@ -1,7 +1,7 @@
 """Images per second of one training step of the paper's shallow and deep nets, minicnn against PyTorch.
 
     python benchmarks/bench_train.py [--device cpu|gpu] [--batch 128] [--steps 10] [--nets shallow deep]
-                                     [--no-torch] [--profile]
+                                     [--consecutive 1] [--no-torch] [--profile]
 
 A step is the forward pass, the backward pass and an Adam update of every parameter, on random float32 images
 (N, 1, 48, 48) with labels 0..6. minicnn trains `minicnn.models.shallow_net()` / `deep_net()` through Solver.step;
@@ -9,6 +9,11 @@ PyTorch trains the same layers (built below from the same architecture) with tor
 bound" is the time the BLAS needs for just the matrix products of an im2col implementation of that net's forward and
 backward passes, the speed minicnn would reach if everything else took no time. Prints a Markdown section for
 benchmarks/RESULTS.md; --profile adds the functions that take the most time in a few minicnn steps.
+
+The contestants take turns. By default each turn is one step, so every step follows another contestant's; with
+--consecutive K each turn is K steps in a row with the first untimed, as training runs them. minicnn loses more
+than PyTorch to the switch (measured on the shallow net: 95 against 117 img/s, PyTorch 57 against 59), so
+benchmarks/RESULTS.md gives both.
 
 --device gpu runs minicnn on CuPy arrays (its CUDA kernels and cuBLAS, in float32) and PyTorch on 'cuda' with cuDNN,
 twice: in plain float32 (TF32 off, the same arithmetic as minicnn) and with TF32 on; the bound is then cuBLAS's.
@@ -108,7 +113,7 @@ def torch_contestants(device):
     return [("PyTorch", False), ("PyTorch TF32", True)] if device == "gpu" else [("PyTorch", False)]
 
 
-def benchmark_net(make_net, torch, batch, steps, rng, device="cpu"):
+def benchmark_net(make_net, torch, batch, steps, rng, device="cpu", consecutive=1):
     """Median seconds per training step of minicnn, PyTorch (when given) and the GEMM-only bound, and the minicnn
     step itself (for --profile)."""
     model = make_net(seed=0)
@@ -119,7 +124,7 @@ def benchmark_net(make_net, torch, batch, steps, rng, device="cpu"):
     if torch is not None:
         for name, tf32 in torch_contestants(device):
             functions[name] = torch_step(torch, model.architecture, images, labels, device, tf32)
-    return median_times(functions, steps), functions["minicnn"]
+    return median_times(functions, steps, consecutive=consecutive), functions["minicnn"]
 
 
 def table_row(name, times, batch, torch_names):
@@ -157,15 +162,25 @@ def parse_arguments():
     parser.add_argument("--steps", type=int, default=10, help="timed steps per contestant, after warm-up (default 10)")
     parser.add_argument("--nets", nargs="+", choices=list(NETS), default=list(NETS),
                         help="nets to time (default: both)")
+    parser.add_argument("--consecutive", type=int, default=1,
+                        help="steps each contestant runs in a row per turn, all but the first timed, as in training "
+                             "(default 1: one step per turn, every step follows another contestant's)")
     parser.add_argument("--no-torch", action="store_true", help="time minicnn alone, even when torch is installed")
     add_device_argument(parser)
     parser.add_argument("--profile", action="store_true",
                         help=f"also print the top {PROFILED_FUNCTIONS} functions of {PROFILED_STEPS} minicnn steps")
     arguments = parser.parse_args()
-    if arguments.batch < 1 or arguments.steps < 1:
-        parser.error("--batch and --steps must be at least 1")
+    if arguments.batch < 1 or arguments.steps < 1 or arguments.consecutive < 1:
+        parser.error("--batch, --steps and --consecutive must be at least 1")
     check_device(parser, arguments.device)
     return arguments
+
+
+def _turn(consecutive):
+    """How a turn went, for the report."""
+    if consecutive == 1:
+        return "one step each per turn, so every step follows another contestant's"
+    return f"{consecutive} steps in a row each per turn, the first untimed, as in training"
 
 
 def main():
@@ -177,12 +192,12 @@ def main():
     rows, steps_to_profile = [], {}
     for name in arguments.nets:
         times, steps_to_profile[name] = benchmark_net(NETS[name], torch, arguments.batch, arguments.steps, rng,
-                                                      device)
+                                                      device, arguments.consecutive)
         rows.append(table_row(name, times, arguments.batch, torch_names))
     blas = "cuBLAS (through CuPy)" if device == "gpu" else "numpy"
     notes = [(f"One training step (forward, backward, Adam on every parameter), batch {arguments.batch}, float32, "
-              f"on the {device.upper()}. Rates are the batch over the median of {arguments.steps} steps after "
-              "warm-up; the contestants take turns in one process."),
+              f"on the {device.upper()}. Rates are the batch over the median of the timed steps after warm-up; the "
+              f"contestants take turns in one process, {_turn(arguments.consecutive)}."),
              (f"GEMM-only bound: {blas} running only the matrix products of an im2col forward + backward pass (three "
               "per conv and affine layer), as images per second.")]
     if torch is not None:

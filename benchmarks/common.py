@@ -26,7 +26,7 @@ DEVICES = ("cpu", "gpu")
 
 
 # ------------------------------------------------------------------------------------------------------ timing
-def median_times(functions, repeats, warmup=WARMUP_ROUNDS):
+def median_times(functions, repeats, warmup=WARMUP_ROUNDS, consecutive=1):
     """Median wall-clock seconds of each no-argument function in `functions` (a dict name -> function).
 
     The functions take turns, round after round, so that a slow spell of the machine (another job, a clock that
@@ -34,20 +34,31 @@ def median_times(functions, repeats, warmup=WARMUP_ROUNDS):
     runs right after the same neighbour. The first `warmup` rounds are not timed (Numba loading its cached kernels,
     CUDA kernels compiling, cuDNN choosing its algorithms, caches, the allocators). The GPU is synchronised before
     and after each call, so a time holds the GPU work the call queued. Returns a dict name -> seconds.
+
+    consecutive > 1: each turn calls a function that many times in a row and times all calls but the first, as
+    training runs a step right after a step of the same model; the first call of a turn pays for following another
+    contestant (its memory and threads, left as that one left them). Each function then gets repeats * (consecutive
+    - 1) timed calls.
     """
     names = list(functions)
     times = {name: [] for name in names}
     for round_index in range(warmup + repeats):
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
-            synchronize()
-            start = time.perf_counter()
-            functions[name]()
-            synchronize()
-            elapsed = time.perf_counter() - start
-            if round_index >= warmup:
-                times[name].append(elapsed)
+            for call in range(consecutive):
+                elapsed = _timed_call(functions[name])
+                if round_index >= warmup and (call > 0 or consecutive == 1):
+                    times[name].append(elapsed)
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _timed_call(function):
+    """Seconds that function() takes, the GPU work it queued included."""
+    synchronize()
+    start = time.perf_counter()
+    function()
+    synchronize()
+    return time.perf_counter() - start
 
 
 def synchronize():
