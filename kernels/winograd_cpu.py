@@ -31,28 +31,31 @@ def _times_b_transpose(d, out):
     if d.shape[0] == 4:
         out[0], out[1], out[2], out[3] = d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]
     else:
-        out[0] = 4 * d[0] - 5 * d[2] + d[4]
-        out[1] = -4 * (d[1] + d[2]) + d[3] + d[4]
-        out[2] = 4 * (d[1] - d[2]) - d[3] + d[4]
-        out[3] = 2 * (d[3] - d[1]) - d[2] + d[4]
-        out[4] = 2 * (d[1] - d[3]) - d[2] + d[4]
-        out[5] = 4 * d[1] - 5 * d[3] + d[5]
+        # The constants in the tile's own dtype: a bare 4 would be an int64, and make float32 arithmetic float64.
+        two, four, five = d.dtype.type(2), d.dtype.type(4), d.dtype.type(5)
+        out[0] = four * d[0] - five * d[2] + d[4]
+        out[1] = -four * (d[1] + d[2]) + d[3] + d[4]
+        out[2] = four * (d[1] - d[2]) - d[3] + d[4]
+        out[3] = two * (d[3] - d[1]) - d[2] + d[4]
+        out[4] = two * (d[1] - d[3]) - d[2] + d[4]
+        out[5] = four * d[1] - five * d[3] + d[5]
 
 
 @numba.njit(cache=True, inline="always")
 def _times_a_transpose(m, out):
     """out = A^T @ m for one row or column m of a tile's products: length 4 -> 2 outputs (F(2x2, 3x3)), 6 -> 2
     outputs (F(2x2, 5x5)) or 6 -> 4 outputs (F(4x4, 3x3)); the lengths tell the three apart."""
+    two, four, eight = m.dtype.type(2), m.dtype.type(4), m.dtype.type(8)    # not int64: see _times_b_transpose
     if m.shape[0] == 4:
         out[0], out[1] = m[0] + m[1] + m[2], m[1] - m[2] - m[3]
     elif out.shape[0] == 2:
         out[0] = m[0] + m[1] + m[2] + m[3] + m[4]
-        out[1] = m[1] - m[2] + 2 * (m[3] - m[4]) + m[5]
+        out[1] = m[1] - m[2] + two * (m[3] - m[4]) + m[5]
     else:
         out[0] = m[0] + m[1] + m[2] + m[3] + m[4]
-        out[1] = m[1] - m[2] + 2 * (m[3] - m[4])
-        out[2] = m[1] + m[2] + 4 * (m[3] + m[4])
-        out[3] = m[1] - m[2] + 8 * (m[3] - m[4]) + m[5]
+        out[1] = m[1] - m[2] + two * (m[3] - m[4])
+        out[2] = m[1] + m[2] + four * (m[3] + m[4])
+        out[3] = m[1] - m[2] + eight * (m[3] - m[4]) + m[5]
 
 
 @_jit
