@@ -46,10 +46,11 @@ g0 + g1 t + ... + g4 t^4: the product has degree 5, so it needs 6 points, the sa
 F(4x4, 3x3). B^T, which interpolates from those points, depends on nothing else and is the same matrix; G evaluates
 the 5 taps there (row [1, a, a^2, a^3, a^4] for the point a, with the same scale factors); A^T is the evaluation of
 h0 + h1 t (row [1, a]) transposed. A 6x6 tile gives a 2x2 output block from 36 products instead of 2 * 2 * 25 = 100,
-2.78 times fewer, at 10 to 20 times im2col's float32 rounding error (G's entries reach 2/3 at t^4, B^T's 5). It does
-not pay on the CPU for the deep net's conv2 (64 -> 128 channels, 24x24): the tiles hold 36 numbers per 4 outputs, so
-the transforms move 9 times the data of x and out, and with only 64 channels to sum the GEMMs are too small to make
-up for it; it ran 10 to 25% slower than im2col there. Hence supports() admits 5x5 filters only when asked to.
+2.78 times fewer, at 10 to 20 times im2col's float32 rounding error (G's entries reach 2/3 at t^4, B^T's 5). It pays
+little on the CPU for the deep net's conv2 (64 -> 128 channels, 24x24): the tiles hold 36 numbers per 4 outputs, so
+the transforms move 9 times the data of x and out, and with only 64 channels to sum the GEMMs are small; forward +
+backward it ran 0.9 to 1.1 times as fast as im2col there (benchmarks/RESULTS.md), not worth the larger error. Hence
+supports() admits 5x5 filters only when asked to.
 
 Module layout: the matrices; the transforms in plain NumPy (the ones to read first: short einsums); winograd_conv,
 which runs the same steps with the Numba transforms of kernels/winograd_cpu.py; winograd_input_gradient; supports.
