@@ -238,3 +238,26 @@ def test_an_unknown_tile_size_is_refused():
 def test_input_gradient_names_its_own_arguments():
     with pytest.raises(ValueError, match=r"winograd_input_gradient: .*\(dout: \(2, 5, 6, 6\), w: \(4, 3, 3, 3\)"):
         winograd.winograd_input_gradient(np.zeros((2, 5, 6, 6)), np.zeros((4, 3, 3, 3)), 1)
+
+
+@pytest.mark.parametrize("K, tile", ALGORITHMS)
+def test_filters_transformed_by_the_caller_give_the_same_results(K, tile):
+    """A layer transforms its filters once and hands U to every chunk: the results must be those of w alone."""
+    rng = np.random.default_rng(5)
+    N, C, F, H, W, pad = CASES[K][1]
+    x, w = rng.standard_normal((N, C, H, W)), rng.standard_normal((F, C, K, K))
+    out, U = winograd.winograd_conv(x, w, pad, tile), winograd.transform_filters(w, tile)
+    np.testing.assert_array_equal(winograd.winograd_conv(x, w, pad, tile, U=U), out)
+    np.testing.assert_allclose(winograd.winograd_conv(x, w, pad, tile, U=2 * U), 2 * out)     # U is what counts
+    dout = rng.standard_normal(out.shape)
+    dx = winograd.winograd_input_gradient(dout, w, pad, tile)
+    U_gradient = winograd.transform_filters(winograd.gradient_filters(w), tile)
+    np.testing.assert_array_equal(winograd.winograd_input_gradient(dout, w, pad, tile, U=U_gradient), dx)
+    np.testing.assert_allclose(winograd.winograd_input_gradient(dout, w, pad, tile, U=-U_gradient), -dx)
+
+
+def test_workspace_bytes_count_the_transformed_tiles_and_products():
+    # The deep net's conv3: 12x12 outputs in 6 x 6 tiles of 2x2, alpha^2 = 16 entries for 128 + 512 channels.
+    assert winograd.workspace_bytes_per_image((128, 128, 12, 12), (512, 128, 3, 3), 1, 4) == 16 * 640 * 36 * 4
+    # An odd 7x9 output takes 4 x 5 tiles; 5x5 filters make 6x6 tiles.
+    assert winograd.workspace_bytes_per_image((1, 2, 7, 9), (3, 2, 5, 5), 2, 8) == 36 * 5 * 20 * 8
