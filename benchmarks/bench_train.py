@@ -159,7 +159,9 @@ def print_profile(name, step):
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch", type=int, default=128, help="images per step (default 128)")
-    parser.add_argument("--steps", type=int, default=10, help="timed steps per contestant, after warm-up (default 10)")
+    parser.add_argument("--steps", type=int, default=10,
+                        help="turns per contestant after warm-up (default 10); each turn times one step, or K - 1 "
+                             "with --consecutive K")
     parser.add_argument("--nets", nargs="+", choices=list(NETS), default=list(NETS),
                         help="nets to time (default: both)")
     parser.add_argument("--consecutive", type=int, default=1,

@@ -158,7 +158,7 @@ def conv_algorithm(x, w, conv_param):
                   channels), else im2col. With few channels its transforms, a pass over 4 times the input and 4 times
                   the output, cost more than the 16 small GEMMs (F, C) @ (C, tiles) save: the shallow net's conv2
                   (32 -> 64 channels) ran 1.2x slower by Winograd than by im2col, the deep net's conv3 and conv4 (128
-                  and 512 input channels) 1.15x and 1.35x faster (forward + backward, benchmarks/RESULTS.md).
+                  and 512 input channels) 1.2x and 1.3x faster (forward + backward, benchmarks/RESULTS.md).
     The weight gradient always comes from im2col columns; Winograd computes the output and the input gradient.
     """
     requested = conv_param.get("algorithm", os.environ.get("MINICNN_CONV_ALGORITHM", "auto"))
@@ -205,7 +205,8 @@ def conv_backward(dout, cache):
     """dout: (N, F, H', W') -> dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F,).
 
     For each chunk of images: dw += dout @ im2col(x)^T, and dx = col2im(w^T @ dout), itself a convolution: the
-    transposed convolution of dout with w (which Winograd computes as such, see winograd_input_gradient).
+    transposed convolution of dout with w. When the forward pass ran Winograd, dx is instead computed as that
+    convolution by Winograd (see winograd_input_gradient), in chunks of its own after the loop over im2col chunks.
     """
     x, w, stride, pad, algorithm = cache
     xp, kernels = get_array_module(dout), _kernels(dout)
@@ -223,8 +224,10 @@ def conv_backward(dout, cache):
         if not by_winograd:
             kernels.col2im(filters.T @ dout_columns, dx[images].shape, HH, WW, pad, stride, out=dx[images])
     if by_winograd:
+        # dx is the correlation of dout with the flipped filters, padded HH - 1 - pad: Winograd's chunks are sized for
+        # that convolution, and its filters transformed once for all of them.
         flipped = winograd.gradient_filters(w)
-        transformed_filters = winograd.transform_filters(flipped)           # once for all chunks
+        transformed_filters = winograd.transform_filters(flipped)
         for images in _winograd_chunks(dout, flipped, HH - 1 - pad):
             dx[images] = winograd.winograd_input_gradient(dout[images], w, pad, U=transformed_filters)
     return dx, dw.reshape(w.shape), db

@@ -49,7 +49,7 @@ h0 + h1 t (row [1, a]) transposed. A 6x6 tile gives a 2x2 output block from 36 p
 2.78 times fewer, at 10 to 20 times im2col's float32 rounding error (G's entries reach 2/3 at t^4, B^T's 5). It pays
 little on the CPU for the deep net's conv2 (64 -> 128 channels, 24x24): the tiles hold 36 numbers per 4 outputs, so
 the transforms move 9 times the data of x and out, and with only 64 channels to sum the GEMMs are small; forward +
-backward it ran 0.9 to 1.1 times as fast as im2col there (benchmarks/RESULTS.md), not worth the larger error. Hence
+backward it ran 1.0 to 1.13 times as fast as im2col there (benchmarks/RESULTS.md), not worth the larger error. Hence
 supports() admits 5x5 filters only when asked to.
 
 Module layout: the matrices; the transforms in plain NumPy (the ones to read first: short einsums); winograd_conv,
@@ -156,7 +156,8 @@ def transform_filters(w, tile=2):
 
     Entry (i, j) of G g G^T is the sum over k, l of G[i, k] G[j, l] g[k, l]: the Kronecker product kron(G, G), an
     alpha^2 x K^2 matrix, times the K^2 taps of g in row-major order. So one GEMM transforms all F * C filters; cheap
-    next to the convolution's, so it is redone on every call rather than cached.
+    next to the convolution, but not next to one small chunk of it: a caller that convolves its batch chunk by chunk
+    (minicnn.layers) transforms once and hands U to winograd_conv for every chunk.
     """
     F, C, K = w.shape[:3]
     G_tile = TRANSFORMS[K, tile][1]
@@ -205,12 +206,22 @@ def workspace_bytes_per_image(x_shape, w_shape, pad, itemsize, tile=2):
     return (tile + K - 1) ** 2 * (C + F) * tiles_high * tiles_wide * itemsize
 
 
+def _checked_filters(U, w, tile):
+    """U, if it has the shape and dtype of transform_filters(w, tile), else a ValueError that says what it should be."""
+    F, C, K = w.shape[:3]
+    expected = ((tile + K - 1) ** 2, F, C)
+    if getattr(U, "shape", None) != expected or getattr(U, "dtype", None) != w.dtype:
+        raise ValueError(f"winograd_conv: U must be transform_filters(w, tile={tile}), {expected} {w.dtype}, got "
+                         f"{getattr(U, 'shape', type(U).__name__)} {getattr(U, 'dtype', '')}")
+    return U
+
+
 def _winograd(x, w, pad, tile, transform_input, transform_output, U=None):
     """The algorithm, with the input and output transforms given: alpha^2 GEMMs between two transforms."""
     from minicnn.kernels.winograd_cpu import empty_planes
     N, F, K = x.shape[0], w.shape[0], w.shape[2]
     out_height, out_width = x.shape[2] + 2 * pad - (K - 1), x.shape[3] + 2 * pad - (K - 1)
-    U = transform_filters(w, tile) if U is None else U                          # (alpha^2, F, C)
+    U = transform_filters(w, tile) if U is None else _checked_filters(U, w, tile)  # (alpha^2, F, C)
     tiles_high, tiles_wide = _tile_counts(out_height, out_width, tile)
     V = transform_input(x, tile + K - 1, pad, tiles_high, tiles_wide, K)        # (alpha^2, C, tiles)
     M = np.matmul(U, V, out=empty_planes(len(U), F, V.shape[2], x.dtype))     # (alpha^2, F, tiles): the BLAS

@@ -42,7 +42,8 @@ def test_conv_matches_naive(x_shape, w_shape, stride, pad, images_per_chunk, alg
     if images_per_chunk is not None:
         bytes_per_image = columns_bytes_per_image(x_shape, w_shape, stride, pad)
         monkeypatch.setattr(layers, "COLUMNS_CHUNK_BYTES", images_per_chunk * bytes_per_image)
-        # Winograd's chunks, forward; the input gradient's (dout's tiles, pad K - 1 - pad) come out near that.
+        # Winograd's chunks, sized by the forward pass; the input gradient's (dout's tiles, pad K - 1 - pad) come out
+        # near that, and may be one chunk where its tiles are fewer (pad 2).
         winograd_bytes_per_image = winograd.workspace_bytes_per_image(x_shape, w_shape, pad, 8)
         monkeypatch.setattr(layers, "WINOGRAD_CHUNK_BYTES", images_per_chunk * winograd_bytes_per_image)
     rng = np.random.default_rng(0)
@@ -213,6 +214,20 @@ def test_conv_algorithm_follows_the_request_the_environment_and_the_shape(monkey
     assert layers.conv_algorithm(x, w, {"stride": 1, "pad": 1, "algorithm": "auto"}) == "winograd"
     with pytest.raises(ValueError, match=r"must be one of \('auto', 'im2col', 'winograd'\), got 'fft'"):
         layers.conv_forward(x, w, np.zeros(4), {"stride": 1, "pad": 1, "algorithm": "fft"})
+
+
+def test_winograd_layers_transform_their_filters_once_per_call_not_per_chunk(monkeypatch):
+    x_shape, w_shape = (4, 3, 6, 5), (2, 3, 3, 3)
+    monkeypatch.setattr(layers, "COLUMNS_CHUNK_BYTES", 1)                  # one image a chunk, for every loop
+    monkeypatch.setattr(layers, "WINOGRAD_CHUNK_BYTES", 1)
+    calls = []
+    transform_filters = winograd.transform_filters
+    monkeypatch.setattr(winograd, "transform_filters", lambda w, *tile: calls.append(w.shape) or transform_filters(w))
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(2)
+    out, cache = layers.conv_forward(x, w, b, {"stride": 1, "pad": 1, "algorithm": "winograd"})
+    layers.conv_backward(out, cache)
+    assert calls == [w_shape, (3, 2, 3, 3)]         # the filters, then the flipped ones of the input gradient
 
 
 @pytest.mark.parametrize("x_dtype, w_dtype", [(np.float32, np.float64), (np.float64, np.float32)])

@@ -256,8 +256,35 @@ def test_filters_transformed_by_the_caller_give_the_same_results(K, tile):
     np.testing.assert_allclose(winograd.winograd_input_gradient(dout, w, pad, tile, U=-U_gradient), -dx)
 
 
-def test_workspace_bytes_count_the_transformed_tiles_and_products():
-    # The deep net's conv3: 12x12 outputs in 6 x 6 tiles of 2x2, alpha^2 = 16 entries for 128 + 512 channels.
-    assert winograd.workspace_bytes_per_image((128, 128, 12, 12), (512, 128, 3, 3), 1, 4) == 16 * 640 * 36 * 4
-    # An odd 7x9 output takes 4 x 5 tiles; 5x5 filters make 6x6 tiles.
-    assert winograd.workspace_bytes_per_image((1, 2, 7, 9), (3, 2, 5, 5), 2, 8) == 36 * 5 * 20 * 8
+@pytest.mark.parametrize("K, tile", ALGORITHMS)
+def test_workspace_bytes_are_what_winograd_conv_holds_per_image(K, tile, monkeypatch):
+    """The transformed tiles V and products M that the images put through the algorithm (the layers size their
+    chunks by it), read off the arrays themselves."""
+    N, C, F, H, W, pad = CASES[K][0]
+    x, w = np.ones((N, C, H, W), np.float32), np.ones((F, C, K, K), np.float32)
+    held_bytes = []
+    transform_input, transform_output = winograd_cpu.transform_input, winograd_cpu.transform_output
+
+    def recorded_transform_input(*arguments):
+        V = transform_input(*arguments)
+        held_bytes.append(V.nbytes)
+        return V
+
+    def recorded_transform_output(M, *arguments):
+        held_bytes.append(M.nbytes)
+        return transform_output(M, *arguments)
+
+    monkeypatch.setattr(winograd_cpu, "transform_input", recorded_transform_input)
+    monkeypatch.setattr(winograd_cpu, "transform_output", recorded_transform_output)
+    winograd.winograd_conv(x, w, pad, tile)
+    assert len(held_bytes) == 2
+    assert winograd.workspace_bytes_per_image(x.shape, w.shape, pad, 4, tile) * N == sum(held_bytes)
+
+
+def test_filters_of_the_wrong_shape_or_dtype_are_refused():
+    x, w = np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3))
+    with pytest.raises(ValueError, match=r"U must be transform_filters\(w, tile=2\), \(16, 3, 2\) float64, got "
+                                         r"\(36, 3, 2\) float64"):
+        winograd.winograd_conv(x, w, 1, U=winograd.transform_filters(w, tile=4))
+    with pytest.raises(ValueError, match="got \\(16, 3, 2\\) float32"):
+        winograd.winograd_conv(x, w, 1, U=winograd.transform_filters(w).astype(np.float32))
