@@ -19,6 +19,6 @@ setup(
         "cuda12": ["cupy-cuda12x"],     # install one of the two CUDA extras, never both
         "cuda13": ["cupy-cuda13x"],
         "test": ["pytest", "hypothesis", "ruff", "nbclient", "nbformat", "ipykernel"],  # the last three run notebooks/
-        "bench": ["torch"],
+        "bench": ["torch", "threadpoolctl"],   # threadpoolctl names the BLAS kernel in the reports
     },
 )

@@ -154,16 +154,25 @@ def usable_cores():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def cpu_model():
-    """The CPU's model name from /proc/cpuinfo (Linux), else what the platform module knows."""
+def cpuinfo_field(name):
+    """The value of the first `name` line of /proc/cpuinfo (Linux), or None where there is none."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
             for line in cpuinfo:
-                if line.startswith("model name"):
+                if line.split(":", 1)[0].strip() == name:
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or "unknown CPU"
+    return None
+
+
+def cpu_model():
+    """The CPU's model name and its widest vector instructions ('AMD EPYC, AVX-512'): OpenBLAS, Numba and oneDNN each
+    pick their kernels by the latter, so it tells two machines of the same name apart."""
+    name = cpuinfo_field("model name") or platform.processor() or "unknown CPU"
+    flags = set((cpuinfo_field("flags") or "").split())
+    vectors = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else None
+    return f"{name}, {vectors}" if vectors else name
 
 
 def numba_description():
@@ -198,7 +207,7 @@ def machine_description(torch=None, device="cpu"):
     """One line: CPU, cores, Python, numpy and its BLAS, Numba, and torch (when used), each with its thread count;
     on device 'gpu' a second line describes the GPU."""
     blas = numpy_blas()
-    blas_text = (f"{blas['internal_api']} {blas['version']} ({blas['architecture']}), {blas['num_threads']} threads"
+    blas_text = (f"{blas['internal_api']} {blas['version']} ({blas_kernel(blas)}), {blas['num_threads']} threads"
                  if blas else "BLAS unknown: threadpoolctl is not installed")
     torch_text = f"torch {torch.__version__}, {torch.get_num_threads()} threads" if torch else "torch not used"
     line = (f"{cpu_model()}, {usable_cores()} of {os.cpu_count()} cores usable | "
@@ -207,6 +216,12 @@ def machine_description(torch=None, device="cpu"):
     if device == "gpu":
         line += f"  \nGPU: {gpu_description(torch)}"
     return line
+
+
+def blas_kernel(blas):
+    """The kernel OpenBLAS runs ('SkylakeX'), and whether OPENBLAS_CORETYPE forced it rather than the CPU chose it."""
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    return f"{blas['architecture']}, forced by OPENBLAS_CORETYPE" if forced else blas["architecture"]
 
 
 def thread_settings():

@@ -1,13 +1,15 @@
-"""Numba kernels for the two memory-bound steps of Winograd convolution (minicnn/winograd.py): the input transform,
-which cuts x into overlapping alpha x alpha tiles and transforms each to B^T d B, and the output transform, which turns
-each tile's alpha x alpha products m into the step x step output block A^T m A and puts it in place. Three sizes:
-F(2x2, 3x3), alpha = 4, step 2; F(4x4, 3x3), alpha = 6, step 4; F(2x2, 5x5), alpha = 6, step 2. Neighbouring input
-tiles overlap by alpha - step = K - 1, a K x K filter's reach.
+"""Numba kernels for the memory-bound steps of Winograd convolution (minicnn/winograd.py): the input transform,
+which cuts x into overlapping alpha x alpha tiles and transforms each to B^T d B; the output transform, which turns
+each tile's alpha x alpha products m into the step x step output block A^T m A and puts it in place; and, for the
+weight gradient, the transform of dout's step x step blocks y to A y A^T (the output transform, transposed). Three
+sizes: F(2x2, 3x3), alpha = 4, step 2; F(4x4, 3x3), alpha = 6, step 4; F(2x2, 5x5), alpha = 6, step 2.
+Neighbouring input tiles overlap by alpha - step = K - 1, a K x K filter's reach.
 
-B^T and A^T appear here as the additions they stand for (_times_b_transpose, _times_a_transpose), written out from the
-rows of the matrices in minicnn.winograd, because a tile is too small for loops over a matrix to run fast.
-minicnn.winograd holds the same steps in plain NumPy, with the matrices (transform_input_reference,
-transform_output_reference): the ones to read first, and the tests' reference for these. Layouts:
+B^T, A^T and A appear here as the additions they stand for (_times_b_transpose, _times_a_transpose, _times_a),
+written out from the rows of the matrices in minicnn.winograd, because a tile is too small for loops over a matrix to
+run fast. minicnn.winograd holds the same steps in plain NumPy, with the matrices (transform_input_reference,
+transform_output_reference, transform_dout_reference): the ones to read first, and the tests' reference for these.
+Layouts:
 
   V (alpha^2, C, P): V[alpha * i + j, c, p] is entry (i, j) of B^T d B for the input tile d of channel c at tile
            position p = (n * tiles_high + tile_row) * tiles_wide + tile_column, which starts at row
@@ -15,7 +17,9 @@ transform_output_reference): the ones to read first, and the tests' reference fo
   M (alpha^2, F, P): the products, laid out like V with filters for channels; A^T M[:, f, p] A (M[:, f, p] as an
            alpha x alpha matrix) is the step x step block of out[n, f] at (step * tile_row, step * tile_column),
            cropped at the edge of out.
-  Both as empty_planes lays them out: each of the alpha^2 planes contiguous, a cache line between neighbours.
+  D (alpha^2, F, P): dout's blocks A y A^T, laid out like M: D[:, f, p] comes from the block of dout[n, f] that
+           M[:, f, p] gives to out[n, f] (zeros where it overhangs the edge).
+  All three as empty_planes lays them out: each of the alpha^2 planes contiguous, a cache line between neighbours.
 """
 import numba
 import numpy as np
@@ -56,6 +60,25 @@ def _times_a_transpose(m, out):
         out[1] = m[1] - m[2] + two * (m[3] - m[4])
         out[2] = m[1] + m[2] + four * (m[3] + m[4])
         out[3] = m[1] - m[2] + eight * (m[3] - m[4]) + m[5]
+
+
+@numba.njit(cache=True, inline="always")
+def _times_a(y, out):
+    """out = A @ y for one row or column y of a block of dout, A = (A^T)^T: length 2 -> 4 (F(2x2, 3x3)) or 6
+    (F(2x2, 5x5)), 4 -> 6 (F(4x4, 3x3)). Each output is a column of A^T in minicnn.winograd, read downwards."""
+    two, four, eight = y.dtype.type(2), y.dtype.type(4), y.dtype.type(8)    # not int64: see _times_b_transpose
+    if out.shape[0] == 4:
+        out[0], out[1], out[2], out[3] = y[0], y[0] + y[1], y[0] - y[1], -y[1]
+    elif y.shape[0] == 2:
+        out[0], out[1], out[2] = y[0], y[0] + y[1], y[0] - y[1]
+        out[3], out[4], out[5] = y[0] + two * y[1], y[0] - two * y[1], y[1]
+    else:
+        out[0] = y[0]
+        out[1] = y[0] + y[1] + y[2] + y[3]
+        out[2] = y[0] - y[1] + y[2] - y[3]
+        out[3] = y[0] + two * y[1] + four * y[2] + eight * y[3]
+        out[4] = y[0] - two * y[1] + four * y[2] - eight * y[3]
+        out[5] = y[3]
 
 
 @_jit
@@ -112,6 +135,32 @@ def _transform_output(M, out, alpha, step, tiles_high, tiles_wide):
     return out
 
 
+@_jit
+def _transform_dout(dout, D, alpha, step, tiles_high, tiles_wide):
+    N, F, out_height, out_width = dout.shape
+    # One filter per iteration, all its images: it writes D[:, f] from start to end, as _transform_input does V[:, c].
+    for f in numba.prange(F):
+        # dout[n, f] with zeros below and to the right, where the last blocks overhang; the zeros are set once.
+        plane = np.zeros((step * tiles_high, step * tiles_wide), dtype=dout.dtype)
+        half = np.empty((alpha, step), dtype=dout.dtype)
+        transformed_row = np.empty(alpha, dtype=dout.dtype)
+        p = 0
+        for n in range(N):
+            plane[:out_height, :out_width] = dout[n, f]
+            for tile_row in range(tiles_high):
+                for tile_column in range(tiles_wide):
+                    top, left = step * tile_row, step * tile_column
+                    y = plane[top:top + step, left:left + step]
+                    for j in range(step):              # A y: A times each column of the block
+                        _times_a(y[:, j], half[:, j])
+                    for i in range(alpha):             # (A y) A^T: A times each row, as (A y) A^T = (A (A y)^T)^T
+                        _times_a(half[i], transformed_row)
+                        for j in range(alpha):
+                            D[alpha * i + j, f, p] = transformed_row[j]
+                    p += 1
+    return D
+
+
 def empty_planes(count, rows, columns, dtype):
     """An uninitialised (count, rows, columns) array, each (rows, columns) plane contiguous (as the BLAS wants it) but
     one cache line further from the next than its size; V and M are laid out so.
@@ -147,3 +196,13 @@ def transform_output(M, out_shape, kernel_size=3):
     step = alpha - (kernel_size - 1)
     out = np.empty(out_shape, dtype=M.dtype)
     return _transform_output(M, out, alpha, step, -(-out_height // step), -(-out_width // step))
+
+
+def transform_dout(dout, alpha, tiles_high, tiles_wide, kernel_size=3):
+    """dout: (N, F, H', W') float32 or float64, the gradient of a kernel_size x kernel_size convolution's output,
+    alpha: 4 or 6 -> D: (alpha^2, F, N * tiles_high * tiles_wide), each step x step block y of dout taken to A y A^T,
+    in the layout above, with step = alpha - (kernel_size - 1), tiles_high = ceil(H' / step), likewise tiles_wide."""
+    N, F = dout.shape[:2]
+    D = empty_planes(alpha * alpha, F, N * tiles_high * tiles_wide, dout.dtype)
+    step = alpha - (kernel_size - 1)
+    return _transform_dout(np.ascontiguousarray(dout), D, alpha, step, tiles_high, tiles_wide)

@@ -159,7 +159,7 @@ def conv_algorithm(x, w, conv_param):
                   the output, cost more than the 16 small GEMMs (F, C) @ (C, tiles) save: the shallow net's conv2
                   (32 -> 64 channels) ran 1.2x slower by Winograd than by im2col, the deep net's conv3 and conv4 (128
                   and 512 input channels) 1.2x and 1.3x faster (forward + backward, benchmarks/RESULTS.md).
-    The weight gradient always comes from im2col columns; Winograd computes the output and the input gradient.
+    The backward pass follows: Winograd computes the input and weight gradients of a Winograd convolution too.
     """
     requested = conv_param.get("algorithm", os.environ.get("MINICNN_CONV_ALGORITHM", "auto"))
     if requested not in CONV_ALGORITHMS:
@@ -204,11 +204,18 @@ def conv_forward(x, w, b, conv_param):
 def conv_backward(dout, cache):
     """dout: (N, F, H', W') -> dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F,).
 
-    For each chunk of images: dw += dout @ im2col(x)^T, and dx = col2im(w^T @ dout), itself a convolution: the
-    transposed convolution of dout with w. When the forward pass ran Winograd, dx is instead computed as that
-    convolution by Winograd (see winograd_input_gradient), in chunks of its own after the loop over im2col chunks.
+    By the algorithm of the forward pass (see _conv_backward_by_im2col and _conv_backward_by_winograd); db is dout
+    summed over images and positions either way.
     """
     x, w, stride, pad, algorithm = cache
+    if algorithm == "winograd" and dout.dtype == w.dtype:
+        return _conv_backward_by_winograd(dout, x, w, pad)
+    return _conv_backward_by_im2col(dout, x, w, stride, pad)
+
+
+def _conv_backward_by_im2col(dout, x, w, stride, pad):
+    """conv_backward for each chunk of images: dw += dout @ im2col(x)^T, and dx = col2im(w^T @ dout), itself a
+    convolution: the transposed convolution of dout with w."""
     xp, kernels = get_array_module(dout), _kernels(dout)
     F, _, HH, WW = w.shape
     filters = w.reshape(F, -1)                                          # (F, C * HH * WW)
@@ -216,21 +223,27 @@ def conv_backward(dout, cache):
     dw = xp.zeros(filters.shape, dtype=xp.result_type(dout.dtype, x.dtype))
     db = xp.zeros(F, dtype=dout.dtype)
     dx = xp.empty(x.shape, dtype=xp.result_type(w.dtype, dout.dtype))
-    by_winograd = algorithm == "winograd" and dout.dtype == w.dtype
     for images, cols in _columns_by_chunk(x, HH, WW, pad, stride):
         dout_columns = dout[images].transpose(1, 0, 2, 3).reshape(F, -1)  # (F, n * H' * W'), one copy
         db += dout_columns.sum(axis=1)
         dw += dout_columns @ cols.T
-        if not by_winograd:
-            kernels.col2im(filters.T @ dout_columns, dx[images].shape, HH, WW, pad, stride, out=dx[images])
-    if by_winograd:
-        # dx is the correlation of dout with the flipped filters, padded HH - 1 - pad: Winograd's chunks are sized for
-        # that convolution, and its filters transformed once for all of them.
-        flipped = winograd.gradient_filters(w)
-        transformed_filters = winograd.transform_filters(flipped)
-        for images in _winograd_chunks(dout, flipped, HH - 1 - pad):
-            dx[images] = winograd.winograd_input_gradient(dout[images], w, pad, U=transformed_filters)
+        kernels.col2im(filters.T @ dout_columns, dx[images].shape, HH, WW, pad, stride, out=dx[images])
     return dx, dw.reshape(w.shape), db
+
+
+def _conv_backward_by_winograd(dout, x, w, pad):
+    """conv_backward of a Winograd convolution (x, w and dout numpy arrays of one dtype), in Winograd's chunks: dx as
+    the correlation of dout with the flipped filters (winograd_input_gradient), dw from the tiles of x and dout
+    (winograd_filter_gradient), both with 2.25 times fewer multiplications than im2col's GEMMs."""
+    F, _, K, _ = w.shape
+    # The flipped filters of the input gradient, transformed once for all chunks.
+    transformed_filters = winograd.transform_filters(winograd.gradient_filters(w))
+    dw = np.zeros(w.shape, dtype=w.dtype)
+    dx = np.empty(x.shape, dtype=x.dtype)
+    for images in _winograd_chunks(x, w, pad):
+        dw += winograd.winograd_filter_gradient(x[images], dout[images], pad, K)
+        dx[images] = winograd.winograd_input_gradient(dout[images], w, pad, U=transformed_filters)
+    return dx, dw, dout.sum(axis=(0, 2, 3))
 
 
 # ------------------------------------------------------------------------------------------------ max pooling

@@ -52,8 +52,16 @@ the transforms move 9 times the data of x and out, and with only 64 channels to 
 backward it ran 1.0 to 1.13 times as fast as im2col there (benchmarks/RESULTS.md), not worth the larger error. Hence
 supports() admits 5x5 filters only when asked to.
 
+The weight gradient runs the same algorithm with every matrix transposed. Per tile Y = A^T [U * V] A with
+U = G g G^T, so the loss's gradient with respect to U is (A dY A^T) * V, elementwise, and with respect to g it is
+G^T (that) G. Summed over tiles and channels, for each of the 16 positions (i, j):
+    dU[i, j] (F, C) = D[i, j] (F, tiles) @ V[i, j]^T (tiles, C),     D = A dY A^T for every (filter, tile),
+16 GEMMs again, with V the forward pass's input tiles; then dw = G^T dU G for every (filter, channel). The output
+transform A^T becomes the transform of dout's tiles, A, and the filter transform G the last step, G^T.
+
 Module layout: the matrices; the transforms in plain NumPy (the ones to read first: short einsums); winograd_conv,
-which runs the same steps with the Numba transforms of kernels/winograd_cpu.py; winograd_input_gradient; supports.
+which runs the same steps with the Numba transforms of kernels/winograd_cpu.py; winograd_input_gradient;
+winograd_filter_gradient; supports.
 numpy arrays only: for cupy arrays the layers keep their im2col path.
 """
 import numpy as np
@@ -198,6 +206,32 @@ def transform_output_reference(M, out_shape, kernel_size=3):
     return np.ascontiguousarray(Y[:, :, :out_height, :out_width])
 
 
+def transform_dout_reference(dout, alpha, tiles_high, tiles_wide, kernel_size=3):
+    """dout: (N, F, H', W'), the gradient of a kernel_size x kernel_size convolution's output -> D: (alpha^2, F, N *
+    tiles_high * tiles_wide), each step x step block y of dout (zeros where the last blocks overhang) taken to
+    A y A^T, in V's layout: the output transform, transposed. The plain-NumPy twin of
+    kernels.winograd_cpu.transform_dout."""
+    N, F, out_height, out_width = dout.shape
+    step = alpha - (kernel_size - 1)
+    A_T_tile = TRANSFORMS[kernel_size, step][2].astype(dout.dtype)
+    padded = np.pad(dout, ((0, 0), (0, 0), (0, step * tiles_high - out_height), (0, step * tiles_wide - out_width)))
+    blocks = padded.reshape(N, F, tiles_high, step, tiles_wide, step)
+    # blocks: (N, F, rows, step, columns, step) -> D: (alpha, alpha, F, N, rows, columns); (A y A^T)[i, j] is the sum
+    # over k, l of A^T[k, i] y[k, l] A^T[l, j].
+    D = np.einsum("ki,nftkul,lj->ijfntu", A_T_tile, blocks, A_T_tile, optimize=True)
+    return np.ascontiguousarray(D.reshape(alpha * alpha, F, -1))
+
+
+def filter_gradient(dU, kernel_size, tile=2):
+    """dU: (alpha^2, F, C), the loss's gradient with respect to U = transform_filters(w, tile) -> dw: (F, C, K, K)
+    with K = kernel_size, G^T dU[:, f, c] G for every filter f and channel c: transform_filters transposed (the same
+    Kronecker matrix kron(G, G), transposed)."""
+    _, F, C = dU.shape
+    G_tile = TRANSFORMS[kernel_size, tile][1]
+    G_twice = np.kron(G_tile, G_tile).astype(dU.dtype)                          # (alpha^2, K^2)
+    return (G_twice.T @ dU.reshape(len(dU), F * C)).T.reshape(F, C, kernel_size, kernel_size)
+
+
 def workspace_bytes_per_image(x_shape, w_shape, pad, itemsize, tile=2):
     """What winograd_conv holds per image of x: (N, C, H, W) with w: (F, C, K, K): its transformed input tiles V
     (alpha^2, C, tiles) and products M (alpha^2, F, tiles), in bytes, for items of itemsize bytes."""
@@ -226,6 +260,16 @@ def _winograd(x, w, pad, tile, transform_input, transform_output, U=None):
     V = transform_input(x, tile + K - 1, pad, tiles_high, tiles_wide, K)        # (alpha^2, C, tiles)
     M = np.matmul(U, V, out=empty_planes(len(U), F, V.shape[2], x.dtype))     # (alpha^2, F, tiles): the BLAS
     return transform_output(M, (N, F, out_height, out_width), K)
+
+
+def _filter_gradient(x, dout, pad, kernel_size, tile, transform_input, transform_dout):
+    """The weight gradient, with the transforms given: alpha^2 GEMMs between the tiles of x and those of dout."""
+    alpha = tile + kernel_size - 1
+    tiles_high, tiles_wide = _tile_counts(dout.shape[2], dout.shape[3], tile)
+    V = transform_input(x, alpha, pad, tiles_high, tiles_wide, kernel_size)    # (alpha^2, C, tiles)
+    D = transform_dout(dout, alpha, tiles_high, tiles_wide, kernel_size)       # (alpha^2, F, tiles)
+    dU = np.matmul(D, V.transpose(0, 2, 1))                                     # (alpha^2, F, C): the BLAS
+    return filter_gradient(dU, kernel_size, tile)
 
 
 def winograd_conv_reference(x, w, pad, tile=2):
@@ -277,3 +321,45 @@ def winograd_input_gradient(dout, w, pad, tile=2, U=None):
         raise ValueError(f"winograd_input_gradient: needs dout (N, F, H', W'), w (F, C, K, K) and pad 0 to K - 1 "
                          f"(dout: {getattr(dout, 'shape', '?')}, w: {getattr(w, 'shape', '?')}, pad {pad})")
     return winograd_conv(dout, gradient_filters(w), w.shape[2] - 1 - pad, tile, U)
+
+
+def _check_gradient_arguments(function, x, dout, pad, kernel_size, tile):
+    """Raise ValueError, naming function and the shapes, unless x: (N, C, H, W) and dout: (N, F, H', W') are numpy
+    float arrays of one dtype and dout has the output shape of a kernel_size x kernel_size convolution of x, pad pad."""
+    described = f"(x: {getattr(x, 'shape', '?')} {getattr(x, 'dtype', type(x).__name__)}, " \
+                f"dout: {getattr(dout, 'shape', '?')} {getattr(dout, 'dtype', type(dout).__name__)}, " \
+                f"{kernel_size}x{kernel_size} filters, pad {pad}, tile {tile})"
+    if not isinstance(x, np.ndarray) or not isinstance(dout, np.ndarray):
+        raise ValueError(f"{function}: x and dout must be numpy arrays {described}")
+    if x.dtype != dout.dtype or x.dtype not in (np.float32, np.float64):
+        raise ValueError(f"{function}: x and dout must both be float32 or both float64 {described}")
+    if (kernel_size, tile) not in TRANSFORMS or x.ndim != 4 or dout.ndim != 4 or pad not in range(kernel_size):
+        raise ValueError(f"{function}: needs x (N, C, H, W), dout (N, F, H', W'), 3x3 filters with tile 2 or 4 or "
+                         f"5x5 with tile 2, and pad 0 to K - 1 {described}")
+    out_size = tuple(size + 2 * pad - (kernel_size - 1) for size in x.shape[2:])
+    if dout.shape[0] != x.shape[0] or dout.shape[2:] != out_size or min(out_size) < 1:
+        raise ValueError(f"{function}: dout must be (N, F) + {out_size}, the output shape of this convolution of x "
+                         f"{described}")
+
+
+def winograd_filter_gradient(x, dout, pad, kernel_size=3, tile=2):
+    """dw of out = winograd_conv(x, w, pad, tile) for K x K filters w, K = kernel_size (the bias's gradient is
+    dout's sum, as ever).
+
+    x: (N, C, H, W), dout: (N, F, H', W') with H' = H + 2 * pad - (K - 1), likewise W', both numpy float32 or both
+    float64; pad: 0 to K - 1; tile: as winograd_conv's -> dw: (F, C, K, K), x's dtype.
+
+    dw[f, c, k, l] is the sum over n, i, j of dout[n, f, i, j] * x[n, c, i + k - pad, j + l - pad]: per output tile
+    a correlation of the input tile with the dout tile, computed as the module's docstring says, from the same input
+    tiles V as the forward pass and dout's tiles D = A dY A^T (the output transform, transposed). A layer that
+    runs its batch in chunks adds up the chunks' dw.
+    """
+    from minicnn.kernels import winograd_cpu
+    _check_gradient_arguments("winograd_filter_gradient", x, dout, pad, kernel_size, tile)
+    return _filter_gradient(x, dout, pad, kernel_size, tile, winograd_cpu.transform_input, winograd_cpu.transform_dout)
+
+
+def winograd_filter_gradient_reference(x, dout, pad, kernel_size=3, tile=2):
+    """winograd_filter_gradient with the plain-NumPy transforms: slower, and the version to read first."""
+    _check_gradient_arguments("winograd_filter_gradient_reference", x, dout, pad, kernel_size, tile)
+    return _filter_gradient(x, dout, pad, kernel_size, tile, transform_input_reference, transform_dout_reference)

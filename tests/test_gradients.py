@@ -106,6 +106,22 @@ def test_a_broken_winograd_input_gradient_fails_the_conv_check(monkeypatch):
     assert errors["dx"] > 1e5 * GRADIENT_TOLERANCE
 
 
+CORRECT_WINOGRAD_FILTER_GRADIENT = winograd.winograd_filter_gradient
+
+
+def winograd_filter_gradient_with_swapped_taps(x, dout, pad, kernel_size=3, tile=2):
+    """The weight gradient with each filter's rows and columns swapped."""
+    return CORRECT_WINOGRAD_FILTER_GRADIENT(x, dout, pad, kernel_size, tile).transpose(0, 1, 3, 2)
+
+
+def test_a_broken_winograd_filter_gradient_fails_the_conv_check(monkeypatch):
+    check = "conv by Winograd (stride 1, pad 1)"
+    monkeypatch.setattr(winograd, "winograd_filter_gradient", winograd_filter_gradient_with_swapped_taps)
+    errors = LAYER_CHECKS[check](np.random.default_rng(0))
+    print(check, {gradient: f"{error:.2e}" for gradient, error in errors.items()})
+    assert errors["dw"] > 1e5 * GRADIENT_TOLERANCE and errors["dx"] < GRADIENT_TOLERANCE
+
+
 def test_gradient_error_is_measured_against_the_whole_gradient():
     # An entry that cancelled to almost nothing keeps the absolute error of its neighbours: against its own size
     # it would look wrong, against the gradient's scale it is as good as the rest.

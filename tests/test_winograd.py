@@ -2,7 +2,8 @@
 against the direct convolution.
 
 Three computations of the same numbers: the Numba transforms (winograd_conv), the plain-NumPy transforms
-(winograd_conv_reference) and the naive loops (conv_forward_naive); the input gradient against centred differences.
+(winograd_conv_reference) and the naive loops (conv_forward_naive); the input and weight gradients against centred
+differences.
 """
 import numpy as np
 import pytest
@@ -89,6 +90,10 @@ def test_numba_transforms_match_numpy_step_by_step(K, tile, case, dtype):
     assert error_against_scale(V, V_reference) < tolerance
     assert error_against_scale(winograd_cpu.transform_output(M, out_shape, K),
                                winograd.transform_output_reference(M, out_shape, K)) < tolerance
+    dout = np.random.default_rng(1).standard_normal(out_shape).astype(dtype)
+    D = winograd_cpu.transform_dout(dout, alpha, tiles_high, tiles_wide, K)
+    assert D.dtype == dtype and D.shape == (alpha * alpha, F, N * tiles_high * tiles_wide)
+    assert error_against_scale(D, winograd.transform_dout_reference(dout, alpha, tiles_high, tiles_wide, K)) < tolerance
 
 
 def test_float32_error_is_that_of_im2col():
@@ -193,6 +198,88 @@ def test_input_gradient_matches_the_im2col_backward_pass(K, tile, case, dtype):
     print(f"{np.dtype(dtype).name}: {error:.1e}")
     assert dx.shape == x.shape and dx.dtype == dtype
     assert error < (1e-12 if dtype == np.float64 else float32_tolerance(tile, K))
+
+
+def direct_filter_gradient(x, dout, w_shape, pad):
+    """dw of the naive loops of conv_backward_naive."""
+    cache = (x, np.zeros(w_shape, x.dtype), np.zeros(w_shape[0], x.dtype), {"stride": 1, "pad": pad})
+    return layers.conv_backward_naive(dout, cache)[1]
+
+
+@pytest.mark.parametrize("K, tile, case", algorithm_cases())
+def test_filter_gradient_by_numba_and_numpy_transforms_is_the_direct_one_in_float64(K, tile, case):
+    x, w, pad = inputs(case, np.float64, kernel_size=K)
+    dout = np.random.default_rng(1).standard_normal(direct(x, w, pad).shape)
+    expected = direct_filter_gradient(x, dout, w.shape, pad)
+    for function in (winograd.winograd_filter_gradient, winograd.winograd_filter_gradient_reference):
+        dw = function(x, dout, pad, K, tile)
+        assert dw.shape == w.shape and dw.dtype == np.float64
+        error = error_against_scale(dw, expected)
+        print(f"{function.__name__}: {error:.1e}")
+        assert error < 1e-12
+
+
+def filter_gradient_error(filter_gradient, K, tile, pad):
+    """gradient_error of filter_gradient(x, dout, pad, K, tile) against the centred differences of
+    sum(winograd_conv(x, w) * dout) in w."""
+    x, w, pad = inputs((2, 3, 4, 5, 6, pad), np.float64, kernel_size=K)
+    dout = np.random.default_rng(1).standard_normal(winograd.winograd_conv(x, w, pad, tile).shape)
+    numerical = eval_numerical_gradient_array(lambda w: winograd.winograd_conv(x, w, pad, tile), w, dout)
+    return gradient_error(filter_gradient(x, dout, pad, K, tile), numerical)
+
+
+@pytest.mark.parametrize("K, tile, pad", [(K, tile, pad) for K, tile in ALGORITHMS for pad in range(K)])
+def test_filter_gradient_matches_numerical_gradient(K, tile, pad):
+    error = filter_gradient_error(winograd.winograd_filter_gradient, K, tile, pad)
+    print(f"{K}x{K} filters, pad {pad}, tile {tile}: gradient error {error:.1e}")
+    assert error < GRADIENT_TOLERANCE
+
+
+def filter_gradient_with_swapped_taps(x, dout, pad, K, tile):
+    """A broken weight gradient: each filter's rows and columns swapped (G^T dU G read out transposed)."""
+    return winograd.winograd_filter_gradient(x, dout, pad, K, tile).transpose(0, 1, 3, 2)
+
+
+@pytest.mark.parametrize("K, tile", ALGORITHMS)
+def test_a_filter_gradient_with_swapped_taps_fails_the_gradient_check(K, tile):
+    error = filter_gradient_error(filter_gradient_with_swapped_taps, K, tile, pad=1)
+    print(f"{K}x{K} filters, tile {tile}: gradient error of the broken version {error:.1e}")
+    assert error > 1e5 * GRADIENT_TOLERANCE
+
+
+def test_float32_filter_gradient_error_is_near_that_of_im2col():
+    """Both float32 weight gradients against the float64 one of the same (rounded) inputs, on a layer like the deep
+    net's conv3 (4 of its images). Each entry sums N H' W' = 576 products: as a random walk of float32 roundings about
+    sqrt(576) FLOAT32_ROUNDING = 1.4e-6 of the gradient's scale. Winograd sums the 144 tiles' transformed products
+    instead, after transforms that add up to 4 values (G^T's entries 1/2, A's +-1): the same argument as for the
+    output (test_float32_error_is_that_of_im2col) gives a bound of 4 times the random-walk estimate, and within 4
+    times im2col's measured error."""
+    N, C, F, H, W = 4, 64, 32, 12, 12
+    x, w, pad = inputs((N, C, F, H, W, 1), np.float32)
+    dout = np.random.default_rng(1).standard_normal((N, F, H, W)).astype(np.float32)
+    conv_param = {"stride": 1, "pad": 1, "algorithm": "im2col"}
+    exact = layers.conv_backward(dout.astype(np.float64), layers.conv_forward(
+        x.astype(np.float64), w.astype(np.float64), np.zeros(F), conv_param)[1])[1]
+    im2col = layers.conv_backward(dout, layers.conv_forward(x, w, np.zeros(F, np.float32), conv_param)[1])[1]
+    winograd_error = error_against_scale(winograd.winograd_filter_gradient(x, dout, pad), exact)
+    im2col_error = error_against_scale(im2col, exact)
+    bound = 4 * np.sqrt(N * H * W) * FLOAT32_ROUNDING
+    print(f"float32 max error / max |dw|: winograd {winograd_error:.2e}, im2col {im2col_error:.2e}, bound {bound:.1e}")
+    assert winograd_error < bound and im2col_error < bound
+    assert winograd_error < 4 * im2col_error
+
+
+@pytest.mark.parametrize("x, dout, pad, message", [
+    (np.zeros((2, 3, 8, 8), np.float32), np.zeros((2, 4, 8, 8)), 1, "both be float32 or both float64"),
+    (np.zeros((2, 3, 8, 8)), np.zeros((2, 4, 7, 8)), 1, r"dout must be \(N, F\) \+ \(8, 8\)"),
+    (np.zeros((2, 3, 8, 8)), np.zeros((3, 4, 8, 8)), 1, r"dout must be \(N, F\) \+ \(8, 8\)"),
+    (np.zeros((2, 3, 8, 8)), np.zeros((2, 4, 8, 8)), 3, "pad 0 to K - 1"),
+    (np.zeros((3, 8, 8)), np.zeros((2, 4, 8, 8)), 1, r"x \(N, C, H, W\)"),
+    ([[[[0.0]]]], np.zeros((1, 1, 1, 1)), 1, "numpy arrays"),
+], ids=["mixed dtypes", "dout rows", "dout images", "pad 3", "3-D x", "a list"])
+def test_filter_gradient_refuses_mismatched_arguments_clearly(x, dout, pad, message):
+    with pytest.raises(ValueError, match=f"winograd_filter_gradient: .*{message}"):
+        winograd.winograd_filter_gradient(x, dout, pad)
 
 
 def test_supports_exactly_3x3_stride_1_pad_up_to_2_and_5x5_on_request():
