@@ -118,14 +118,21 @@ def _chunks_of(x, kernel_height, kernel_width, pad, stride):
     return _image_chunks(x, rows * positions * x.dtype.itemsize)
 
 
-def _winograd_chunks(x, w, pad):
+def _winograd_chunks(x, w, pad, dout=None):
     """_image_chunks of x: (N, C, H, W) for winograd_conv with w: (F, C, 3, 3), sized by its transformed tiles and
-    products (WINOGRAD_CHUNK_BYTES).
+    products (WINOGRAD_CHUNK_BYTES). With dout: (N, F, H', W') (the backward pass), sized for the larger of the two
+    convolutions it runs on each image: the weight gradient's, on the tiles of x and dout, and the input gradient's, on
+    the tiles of dout padded K - 1 - pad (more tiles than x's at pad 0).
 
     Bigger than im2col's chunks, because Winograd's GEMMs are alpha^2 = 16 small ones per chunk, (F, C) @ (C, tiles),
     that each read all of one transformed filter matrix: a few more tiles per chunk make them faster.
     """
     bytes_per_image = winograd.workspace_bytes_per_image(x.shape, w.shape, pad, x.dtype.itemsize)
+    if dout is not None:
+        K = w.shape[2]
+        flipped_shape = (w.shape[1], w.shape[0], K, K)
+        bytes_per_image = max(bytes_per_image, winograd.workspace_bytes_per_image(dout.shape, flipped_shape,
+                                                                                  K - 1 - pad, x.dtype.itemsize))
     return _image_chunks(x, bytes_per_image, WINOGRAD_CHUNK_BYTES)
 
 
@@ -178,8 +185,9 @@ def conv_forward(x, w, b, conv_param):
     x: (N, C, H, W), w: (F, C, HH, WW), b: (F,), conv_param: {'stride': s, 'pad': p, 'algorithm' (optional, see
     conv_algorithm)} with zero padding p on each side.
     out: (N, F, H', W') with H' = 1 + (H + 2p - HH) // s, W' = 1 + (W + 2p - WW) // s.
-    cache: (x, w, stride, pad, algorithm). The backward pass unfolds x again, chunk by chunk, rather than keep the
-    columns of the whole batch: they are HH * WW times bigger than x.
+    cache: (x, w, stride, pad, algorithm). The backward pass unfolds x again (im2col) or transforms its tiles again
+    (Winograd), chunk by chunk, rather than keep the columns or tiles of the whole batch: they are HH * WW (or 4)
+    times bigger than x.
     """
     stride, pad, out_height, out_width = _check_conv_arguments(x, w, b, conv_param)
     algorithm = conv_algorithm(x, w, conv_param)
@@ -234,13 +242,13 @@ def _conv_backward_by_im2col(dout, x, w, stride, pad):
 def _conv_backward_by_winograd(dout, x, w, pad):
     """conv_backward of a Winograd convolution (x, w and dout numpy arrays of one dtype), in Winograd's chunks: dx as
     the correlation of dout with the flipped filters (winograd_input_gradient), dw from the tiles of x and dout
-    (winograd_filter_gradient), both with 2.25 times fewer multiplications than im2col's GEMMs."""
-    F, _, K, _ = w.shape
+    (winograd_filter_gradient), both by F(2x2, 3x3) with 2.25 times fewer multiplications than im2col's GEMMs."""
+    K = w.shape[2]
     # The flipped filters of the input gradient, transformed once for all chunks.
     transformed_filters = winograd.transform_filters(winograd.gradient_filters(w))
     dw = np.zeros(w.shape, dtype=w.dtype)
     dx = np.empty(x.shape, dtype=x.dtype)
-    for images in _winograd_chunks(x, w, pad):
+    for images in _winograd_chunks(x, w, pad, dout):
         dw += winograd.winograd_filter_gradient(x[images], dout[images], pad, K)
         dx[images] = winograd.winograd_input_gradient(dout[images], w, pad, U=transformed_filters)
     return dx, dw, dout.sum(axis=(0, 2, 3))

@@ -52,12 +52,15 @@ the transforms move 9 times the data of x and out, and with only 64 channels to 
 backward it ran 1.0 to 1.13 times as fast as im2col there (benchmarks/RESULTS.md), not worth the larger error. Hence
 supports() admits 5x5 filters only when asked to.
 
-The weight gradient runs the same algorithm with every matrix transposed. Per tile Y = A^T [U * V] A with
-U = G g G^T, so the loss's gradient with respect to U is (A dY A^T) * V, elementwise, and with respect to g it is
-G^T (that) G. Summed over tiles and channels, for each of the 16 positions (i, j):
+The weight gradient runs the same algorithm with every matrix transposed. Per tile and filter the forward pass
+computes Y = A^T M A with M = sum over channels c of U_c * V_c, U_c = G g_c G^T. Y is linear in M, and the
+transpose of the map M -> A^T M A is dY -> A dY A^T: so the loss's gradient with respect to M is A dY A^T, with
+respect to U_c it is (A dY A^T) * V_c, and with respect to g_c it is G^T (that) G. Summed over the tiles of every
+image, for each of the alpha^2 positions (i, j):
     dU[i, j] (F, C) = D[i, j] (F, tiles) @ V[i, j]^T (tiles, C),     D = A dY A^T for every (filter, tile),
-16 GEMMs again, with V the forward pass's input tiles; then dw = G^T dU G for every (filter, channel). The output
-transform A^T becomes the transform of dout's tiles, A, and the filter transform G the last step, G^T.
+alpha^2 GEMMs again, with V the input tiles of the forward pass (transformed again from x); then dw = G^T dU G for
+every (filter, channel). The output transform A^T becomes the transform of dout's tiles, A, and the filter transform
+G the last step, G^T.
 
 Module layout: the matrices; the transforms in plain NumPy (the ones to read first: short einsums); winograd_conv,
 which runs the same steps with the Numba transforms of kernels/winograd_cpu.py; winograd_input_gradient;
@@ -134,22 +137,39 @@ def supports(x_shape, w_shape, stride, pad, kernel_sizes=(3,)):
             and min(H, W) + 2 * pad >= K)
 
 
+def _described(arrays, details):
+    """'(x: (2, 3, 8, 8) float32, w: ..., details)' for the arrays {name: array} of an error message."""
+    shapes = [f"{name}: {getattr(array, 'shape', '?')} {getattr(array, 'dtype', type(array).__name__)}"
+              for name, array in arrays.items()]
+    return f"({', '.join(shapes + [details])})"
+
+
+def _check_numpy_floats(function, arrays, described):
+    """Raise ValueError unless the arrays {name: array} are numpy arrays, all float32 or all float64."""
+    names = " and ".join(arrays)
+    if not all(isinstance(array, np.ndarray) for array in arrays.values()):
+        raise ValueError(f"{function}: {names} must be numpy arrays (cupy arrays take the im2col path) {described}")
+    dtypes = {array.dtype for array in arrays.values()}
+    if len(dtypes) != 1 or dtypes.pop() not in (np.float32, np.float64):
+        raise ValueError(f"{function}: {names} must both be float32 or both float64 {described}")
+
+
+def _tile_choices(K):
+    """The tiles TRANSFORMS has for K x K filters, as an error message lists them: '2 (F(2x2, 3x3)) or 4 (...)'."""
+    return " or ".join(f"{m} (F({m}x{m}, {K}x{K}))" for size, m in TRANSFORMS if size == K)
+
+
 def _check_arguments(function, x, w, pad, tile):
     """Raise ValueError, naming function and every shape, unless supports() holds (for 3x3 or 5x5 filters) for numpy
     float arrays x and w of one dtype, and TRANSFORMS has that filter size and tile."""
-    described = f"(x: {getattr(x, 'shape', '?')} {getattr(x, 'dtype', type(x).__name__)}, " \
-                f"w: {getattr(w, 'shape', '?')} {getattr(w, 'dtype', type(w).__name__)}, pad {pad}, tile {tile})"
-    if not isinstance(x, np.ndarray) or not isinstance(w, np.ndarray):
-        raise ValueError(f"{function}: x and w must be numpy arrays (cupy arrays take the im2col path) {described}")
-    if x.dtype != w.dtype or x.dtype not in (np.float32, np.float64):
-        raise ValueError(f"{function}: x and w must both be float32 or both float64 {described}")
+    described = _described({"x": x, "w": w}, f"pad {pad}, tile {tile}")
+    _check_numpy_floats(function, {"x": x, "w": w}, described)
     if not supports(x.shape, w.shape, 1, pad, KERNEL_SIZES):
         raise ValueError(f"{function}: needs x (N, C, H, W), w (F, C, K, K) with K 3 or 5 and the same C, pad 0 to "
                          f"K - 1 and H + 2 * pad >= K, W + 2 * pad >= K {described}")
     K = w.shape[2]
     if (K, tile) not in TRANSFORMS:
-        choices = " or ".join(f"{m} (F({m}x{m}, {K}x{K}))" for size, m in TRANSFORMS if size == K)
-        raise ValueError(f"{function}: tile must be {choices} for {K}x{K} filters {described}")
+        raise ValueError(f"{function}: tile must be {_tile_choices(K)} for {K}x{K} filters {described}")
 
 
 # ------------------------------------------------------------------------------------- the steps, in NumPy
@@ -209,7 +229,7 @@ def transform_output_reference(M, out_shape, kernel_size=3):
 def transform_dout_reference(dout, alpha, tiles_high, tiles_wide, kernel_size=3):
     """dout: (N, F, H', W'), the gradient of a kernel_size x kernel_size convolution's output -> D: (alpha^2, F, N *
     tiles_high * tiles_wide), each step x step block y of dout (zeros where the last blocks overhang) taken to
-    A y A^T, in V's layout: the output transform, transposed. The plain-NumPy twin of
+    A y A^T, in M's layout: the output transform, transposed. The plain-NumPy twin of
     kernels.winograd_cpu.transform_dout."""
     N, F, out_height, out_width = dout.shape
     step = alpha - (kernel_size - 1)
@@ -325,18 +345,17 @@ def winograd_input_gradient(dout, w, pad, tile=2, U=None):
 
 def _check_gradient_arguments(function, x, dout, pad, kernel_size, tile):
     """Raise ValueError, naming function and the shapes, unless x: (N, C, H, W) and dout: (N, F, H', W') are numpy
-    float arrays of one dtype and dout has the output shape of a kernel_size x kernel_size convolution of x, pad pad."""
-    described = f"(x: {getattr(x, 'shape', '?')} {getattr(x, 'dtype', type(x).__name__)}, " \
-                f"dout: {getattr(dout, 'shape', '?')} {getattr(dout, 'dtype', type(dout).__name__)}, " \
-                f"{kernel_size}x{kernel_size} filters, pad {pad}, tile {tile})"
-    if not isinstance(x, np.ndarray) or not isinstance(dout, np.ndarray):
-        raise ValueError(f"{function}: x and dout must be numpy arrays {described}")
-    if x.dtype != dout.dtype or x.dtype not in (np.float32, np.float64):
-        raise ValueError(f"{function}: x and dout must both be float32 or both float64 {described}")
-    if (kernel_size, tile) not in TRANSFORMS or x.ndim != 4 or dout.ndim != 4 or pad not in range(kernel_size):
-        raise ValueError(f"{function}: needs x (N, C, H, W), dout (N, F, H', W'), 3x3 filters with tile 2 or 4 or "
-                         f"5x5 with tile 2, and pad 0 to K - 1 {described}")
-    out_size = tuple(size + 2 * pad - (kernel_size - 1) for size in x.shape[2:])
+    float arrays of one dtype and dout has the output shape of a kernel_size x kernel_size convolution of x, pad pad,
+    that TRANSFORMS can compute with this tile."""
+    K = kernel_size
+    described = _described({"x": x, "dout": dout}, f"{K}x{K} filters, pad {pad}, tile {tile}")
+    _check_numpy_floats(function, {"x": x, "dout": dout}, described)
+    if K not in KERNEL_SIZES or x.ndim != 4 or dout.ndim != 4 or pad not in range(K):
+        raise ValueError(f"{function}: needs x (N, C, H, W), dout (N, F, H', W'), K 3 or 5 and pad 0 to K - 1 "
+                         f"{described}")
+    if (K, tile) not in TRANSFORMS:
+        raise ValueError(f"{function}: tile must be {_tile_choices(K)} for {K}x{K} filters {described}")
+    out_size = tuple(size + 2 * pad - (K - 1) for size in x.shape[2:])
     if dout.shape[0] != x.shape[0] or dout.shape[2:] != out_size or min(out_size) < 1:
         raise ValueError(f"{function}: dout must be (N, F) + {out_size}, the output shape of this convolution of x "
                          f"{described}")

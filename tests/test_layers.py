@@ -42,8 +42,8 @@ def test_conv_matches_naive(x_shape, w_shape, stride, pad, images_per_chunk, alg
     if images_per_chunk is not None:
         bytes_per_image = columns_bytes_per_image(x_shape, w_shape, stride, pad)
         monkeypatch.setattr(layers, "COLUMNS_CHUNK_BYTES", images_per_chunk * bytes_per_image)
-        # Winograd's chunks, sized by the forward pass; the input gradient's (dout's tiles, pad K - 1 - pad) come out
-        # near that, and may be one chunk where its tiles are fewer (pad 2).
+        # Winograd's chunks, sized by the forward pass; the backward pass's take the input gradient's tiles (dout's,
+        # pad K - 1 - pad) into account too, so they may hold fewer images (pad 0).
         winograd_bytes_per_image = winograd.workspace_bytes_per_image(x_shape, w_shape, pad, 8)
         monkeypatch.setattr(layers, "WINOGRAD_CHUNK_BYTES", images_per_chunk * winograd_bytes_per_image)
     rng = np.random.default_rng(0)
@@ -228,6 +228,17 @@ def test_winograd_layers_transform_their_filters_once_per_call_not_per_chunk(mon
     out, cache = layers.conv_forward(x, w, b, {"stride": 1, "pad": 1, "algorithm": "winograd"})
     layers.conv_backward(out, cache)
     assert calls == [w_shape, (3, 2, 3, 3)]         # the filters, then the flipped ones of the input gradient
+
+
+def test_winograd_backward_chunks_hold_the_input_gradients_tiles_too(monkeypatch):
+    """At pad 0 the input gradient convolves dout padded 2: 9 tiles an image here against the forward pass's 4. With
+    room for 2 images of the forward pass, the backward pass must take 1 at a time."""
+    x, w, pad = np.zeros((8, 4, 6, 6)), np.zeros((4, 4, 3, 3)), 0
+    dout = np.zeros((8, 4, 4, 4))
+    forward_bytes_per_image = winograd.workspace_bytes_per_image(x.shape, w.shape, pad, 8)
+    monkeypatch.setattr(layers, "WINOGRAD_CHUNK_BYTES", 2 * forward_bytes_per_image)
+    assert len(layers._winograd_chunks(x, w, pad)) == 4
+    assert len(layers._winograd_chunks(x, w, pad, dout)) == 8
 
 
 @pytest.mark.parametrize("x_dtype, w_dtype", [(np.float32, np.float64), (np.float64, np.float32)])

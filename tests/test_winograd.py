@@ -119,42 +119,51 @@ def test_float32_error_is_that_of_im2col():
 
 def test_float32_error_of_4x4_tiles_is_larger_but_acceptable():
     """F(4x4, 3x3) multiplies by up to 8 and by 1/24 (not a float32 number): its transforms lose a few bits more.
-    Measured here 3e-6, 12 times F(2x2, 3x3)'s; the bound is the acceptance limit of issue 11, 1e-4 of max |out|."""
+    Measured here 4e-6 for the output, 18 times F(2x2, 3x3)'s, and 4e-6 for the weight gradient; the bound is the
+    acceptance limit of issue 11, 1e-4 of the scale."""
     N, C, F, H, W = 4, 64, 16, 12, 12
     x, w, pad = inputs((N, C, F, H, W, 1), np.float32)
     exact = layers.conv_forward(x.astype(np.float64), w.astype(np.float64), np.zeros(F), {"stride": 1, "pad": 1})[0]
     errors = {tile: error_against_scale(winograd.winograd_conv(x, w, pad, tile), exact) for tile in TILES}
     print("float32 max error / max |out|: " + ", ".join(f"tile {tile}: {error:.2e}" for tile, error in errors.items()))
     assert errors[4] < 1e-4
+    dout = np.random.default_rng(1).standard_normal(exact.shape).astype(np.float32)
+    exact_dw = winograd.winograd_filter_gradient(x.astype(np.float64), dout.astype(np.float64), pad)
+    dw_error = error_against_scale(winograd.winograd_filter_gradient(x, dout, pad, tile=4), exact_dw)
+    print(f"float32 max error / max |dw|: tile 4: {dw_error:.2e}")
+    assert dw_error < 1e-4
 
 
 def test_float32_error_of_5x5_filters_on_the_deep_nets_conv2():
     """F(2x2, 5x5) on conv2 of the deep net (8 of its 128 images): x (8, 64, 24, 24), w (128, 64, 5, 5), pad 2; the
-    output and the input gradient, each against float64 with im2col's float32 error next to it.
+    output, the input gradient and the weight gradient, each against float64 with im2col's float32 error next to it.
 
     im2col sums 25 C products: about sqrt(25 C) FLOAT32_ROUNDING = 2.4e-6 of the output's scale as a random walk, 5e-7
     measured. Winograd's transforms grow the magnitudes, and with them the rounding errors: by at most
     (57.7 / 5)^2 = 133 (57.7: the largest row sum of |A^T| diag(|G| 1) |B^T| in one dimension, against 5 for the direct
     sum; squared for two). Errors of random sign grow by about the square root of that, 11.5: 4 times that over
     im2col's measured error is the bound for a regression (a wrong scale in G, a lost bit in a transform). Measured
-    here 5e-6 for the output (10 times im2col's) and 6e-6 for the input gradient (20 times); both also under issue 11's
-    acceptance limit, 1e-4 of max |out|.
+    here 6e-6 for the output (10 times im2col's) and 7e-6 for the input gradient (20 times). The weight gradient loses
+    more, 1.1e-5 to 1.8e-5 (27 to 45 times im2col's, depending on the BLAS kernel): each of its entries is one sum
+    over all 1,152 tiles of products of transformed values, where the other two sum over channels only. It is held to
+    issue 11's acceptance limit alone, 1e-4 of the scale, which all three meet.
     """
     x, w, pad = inputs((8, 64, 128, 24, 24, 2), np.float32, kernel_size=5)
     conv_param = {"stride": 1, "pad": pad, "algorithm": "im2col"}
     out, cache = layers.conv_forward(x, w, np.zeros(128, np.float32), conv_param)
     exact_out, exact_cache = layers.conv_forward(x.astype(np.float64), w.astype(np.float64), np.zeros(128), conv_param)
     dout = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
-    im2col = {"out": out, "dx": layers.conv_backward(dout, cache)[0]}
-    ours = {"out": winograd.winograd_conv(x, w, pad), "dx": winograd.winograd_input_gradient(dout, w, pad)}
-    exact = {"out": exact_out, "dx": layers.conv_backward(dout.astype(np.float64), exact_cache)[0]}
+    im2col = dict(zip(("out", "dx", "dw"), (out, *layers.conv_backward(dout, cache)[:2])))
+    ours = {"out": winograd.winograd_conv(x, w, pad), "dx": winograd.winograd_input_gradient(dout, w, pad),
+            "dw": winograd.winograd_filter_gradient(x, dout, pad, kernel_size=5)}
+    exact = dict(zip(("out", "dx", "dw"), (exact_out, *layers.conv_backward(dout.astype(np.float64), exact_cache)[:2])))
     bound_over_im2col = 4 * np.sqrt(133)
-    for name in ("out", "dx"):
+    for name in ("out", "dx", "dw"):
         winograd_error, im2col_error = (error_against_scale(result[name], exact[name]) for result in (ours, im2col))
         print(f"{name}: float32 max error / max |{name}|: F(2x2, 5x5) {winograd_error:.2e}, im2col {im2col_error:.2e} "
               f"({winograd_error / im2col_error:.0f} times)")
         assert im2col_error < 4 * np.sqrt(25 * 64) * FLOAT32_ROUNDING
-        assert winograd_error < min(bound_over_im2col * im2col_error, 1e-4)
+        assert winograd_error < (1e-4 if name == "dw" else min(bound_over_im2col * im2col_error, 1e-4))
 
 
 def transposed_but_not_flipped(dout, w, pad):
@@ -233,18 +242,6 @@ def test_filter_gradient_matches_numerical_gradient(K, tile, pad):
     error = filter_gradient_error(winograd.winograd_filter_gradient, K, tile, pad)
     print(f"{K}x{K} filters, pad {pad}, tile {tile}: gradient error {error:.1e}")
     assert error < GRADIENT_TOLERANCE
-
-
-def filter_gradient_with_swapped_taps(x, dout, pad, K, tile):
-    """A broken weight gradient: each filter's rows and columns swapped (G^T dU G read out transposed)."""
-    return winograd.winograd_filter_gradient(x, dout, pad, K, tile).transpose(0, 1, 3, 2)
-
-
-@pytest.mark.parametrize("K, tile", ALGORITHMS)
-def test_a_filter_gradient_with_swapped_taps_fails_the_gradient_check(K, tile):
-    error = filter_gradient_error(filter_gradient_with_swapped_taps, K, tile, pad=1)
-    print(f"{K}x{K} filters, tile {tile}: gradient error of the broken version {error:.1e}")
-    assert error > 1e5 * GRADIENT_TOLERANCE
 
 
 def test_float32_filter_gradient_error_is_near_that_of_im2col():
