@@ -164,8 +164,9 @@ def conv_algorithm(x, w, conv_param):
       'auto'      Winograd where it applies and was measured faster (at least WINOGRAD_MIN_CHANNELS input
                   channels), else im2col. With few channels its transforms, a pass over 4 times the input and 4 times
                   the output, cost more than the 16 small GEMMs (F, C) @ (C, tiles) save: the shallow net's conv2
-                  (32 -> 64 channels) ran 1.2x slower by Winograd than by im2col, the deep net's conv3 and conv4 (128
-                  and 512 input channels) 1.2x and 1.3x faster (forward + backward, benchmarks/RESULTS.md).
+                  (32 -> 64 channels) ran 1.4x slower by Winograd than by im2col, forward + backward with the weight
+                  gradient by Winograd too; the deep net's conv3 and conv4 (128 and 512 input channels) ran faster
+                  (benchmarks/RESULTS.md).
     The backward pass follows: Winograd computes the input and weight gradients of a Winograd convolution too.
     """
     requested = conv_param.get("algorithm", os.environ.get("MINICNN_CONV_ALGORITHM", "auto"))
