@@ -2,7 +2,8 @@
 which cuts x into overlapping alpha x alpha tiles and transforms each to B^T d B; the output transform, which turns
 each tile's alpha x alpha products m into the step x step output block A^T m A and puts it in place; and, for the
 weight gradient, the transform of dout's step x step blocks y to A y A^T (the output transform, transposed). Three
-sizes: F(2x2, 3x3), alpha = 4, step 2; F(4x4, 3x3), alpha = 6, step 4; F(2x2, 5x5), alpha = 6, step 2.
+sizes: F(2x2, 3x3), alpha = 4, step 2; F(4x4, 3x3), alpha = 6, step 4; F(2x2, 5x5), alpha = 6, step 2; F(4x4, 5x5),
+alpha = 8, step 4.
 Neighbouring input tiles overlap by alpha - step = K - 1, a K x K filter's reach.
 
 B^T, A^T and A appear here as the additions they stand for (_times_b_transpose, _times_a_transpose, _times_a),
@@ -31,10 +32,10 @@ CACHE_LINE_BYTES = 64
 @numba.njit(cache=True, inline="always")
 def _times_b_transpose(d, out):
     """out = B^T @ d for one row or column d of a tile: length 4 for F(2x2, 3x3), 6 for F(4x4, 3x3) and F(2x2, 5x5)
-    (the same six points, so the same B^T)."""
+    (the same six points, so the same B^T), 8 for F(4x4, 5x5)."""
     if d.shape[0] == 4:
         out[0], out[1], out[2], out[3] = d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]
-    else:
+    elif d.shape[0] == 6:
         # The constants in the tile's own dtype: a bare 4 would be an int64, and make float32 arithmetic float64.
         two, four, five = d.dtype.type(2), d.dtype.type(4), d.dtype.type(5)
         out[0] = four * d[0] - five * d[2] + d[4]
@@ -43,15 +44,38 @@ def _times_b_transpose(d, out):
         out[3] = two * (d[3] - d[1]) - d[2] + d[4]
         out[4] = two * (d[1] - d[3]) - d[2] + d[4]
         out[5] = four * d[1] - five * d[3] + d[5]
+    else:
+        # Rows 1 and 2 (the points 1 and -1) share their even and odd halves, with opposite signs for the odd one; so
+        # do rows 3 and 4 (2 and -2) and rows 5 and 6 (1/2 and -1/2).
+        half, quarter, two, four = d.dtype.type(0.5), d.dtype.type(0.25), d.dtype.type(2), d.dtype.type(4)
+        five_halves, five_quarters = d.dtype.type(2.5), d.dtype.type(1.25)
+        seventeen_quarters, twenty_one_quarters, five = d.dtype.type(4.25), d.dtype.type(5.25), d.dtype.type(5)
+        out[0] = d[0] - d[6] + twenty_one_quarters * (d[4] - d[2])
+        even, odd = d[2] + d[6] - seventeen_quarters * d[4], d[1] + d[5] - seventeen_quarters * d[3]
+        out[1], out[2] = even + odd, even - odd
+        even, odd = quarter * d[2] - five_quarters * d[4] + d[6], half * d[1] - five_halves * d[3] + two * d[5]
+        out[3], out[4] = even + odd, even - odd
+        even, odd = four * d[2] - five * d[4] + d[6], two * d[1] - five_halves * d[3] + half * d[5]
+        out[5], out[6] = even + odd, even - odd
+        out[7] = d[7] - d[1] + twenty_one_quarters * (d[3] - d[5])
 
 
 @numba.njit(cache=True, inline="always")
 def _times_a_transpose(m, out):
     """out = A^T @ m for one row or column m of a tile's products: length 4 -> 2 outputs (F(2x2, 3x3)), 6 -> 2
-    outputs (F(2x2, 5x5)) or 6 -> 4 outputs (F(4x4, 3x3)); the lengths tell the three apart."""
+    outputs (F(2x2, 5x5)), 6 -> 4 outputs (F(4x4, 3x3)) or 8 -> 4 outputs (F(4x4, 5x5)); the lengths tell them apart."""
     two, four, eight = m.dtype.type(2), m.dtype.type(4), m.dtype.type(8)    # not int64: see _times_b_transpose
     if m.shape[0] == 4:
         out[0], out[1] = m[0] + m[1] + m[2], m[1] - m[2] - m[3]
+    elif m.shape[0] == 8:
+        # Each pair of opposite points, a and -a, enters as a sum (times even powers of a) and a difference (odd ones).
+        sum1, difference1 = m[1] + m[2], m[1] - m[2]
+        sum2, difference2 = m[3] + m[4], m[3] - m[4]
+        sum_half, difference_half = m[5] + m[6], m[5] - m[6]
+        out[0] = m[0] + sum1 + sum2 + sum_half
+        out[1] = difference1 + two * difference2 + difference_half / two
+        out[2] = sum1 + four * sum2 + sum_half / four
+        out[3] = difference1 + eight * difference2 + difference_half / eight + m[7]
     elif out.shape[0] == 2:
         out[0] = m[0] + m[1] + m[2] + m[3] + m[4]
         out[1] = m[1] - m[2] + two * (m[3] - m[4]) + m[5]
@@ -65,20 +89,31 @@ def _times_a_transpose(m, out):
 @numba.njit(cache=True, inline="always")
 def _times_a(y, out):
     """out = A @ y for one row or column y of a block of dout, A = (A^T)^T: length 2 -> 4 (F(2x2, 3x3)) or 6
-    (F(2x2, 5x5)), 4 -> 6 (F(4x4, 3x3)). Each output is a column of A^T in minicnn.winograd, read downwards."""
+    (F(2x2, 5x5)), 4 -> 6 (F(4x4, 3x3)) or 8 (F(4x4, 5x5)). Each output is a column of A^T in minicnn.winograd, read
+    downwards."""
     two, four, eight = y.dtype.type(2), y.dtype.type(4), y.dtype.type(8)    # not int64: see _times_b_transpose
     if out.shape[0] == 4:
         out[0], out[1], out[2], out[3] = y[0], y[0] + y[1], y[0] - y[1], -y[1]
     elif y.shape[0] == 2:
         out[0], out[1], out[2] = y[0], y[0] + y[1], y[0] - y[1]
         out[3], out[4], out[5] = y[0] + two * y[1], y[0] - two * y[1], y[1]
-    else:
+    elif out.shape[0] == 6:
         out[0] = y[0]
         out[1] = y[0] + y[1] + y[2] + y[3]
         out[2] = y[0] - y[1] + y[2] - y[3]
         out[3] = y[0] + two * y[1] + four * y[2] + eight * y[3]
         out[4] = y[0] - two * y[1] + four * y[2] - eight * y[3]
         out[5] = y[3]
+    else:
+        # The point a and the point -a share the even powers and negate the odd ones.
+        out[0] = y[0]
+        even, odd = y[0] + y[2], y[1] + y[3]
+        out[1], out[2] = even + odd, even - odd
+        even, odd = y[0] + four * y[2], two * y[1] + eight * y[3]
+        out[3], out[4] = even + odd, even - odd
+        even, odd = y[0] + y[2] / four, y[1] / two + y[3] / eight
+        out[5], out[6] = even + odd, even - odd
+        out[7] = y[3]
 
 
 @_jit
@@ -177,7 +212,7 @@ def empty_planes(count, rows, columns, dtype):
 
 
 def transform_input(x, alpha, pad, tiles_high, tiles_wide, kernel_size=3):
-    """x: (N, C, H, W) float32 or float64, alpha: 4 or 6, the tiles of a kernel_size x kernel_size filter -> V:
+    """x: (N, C, H, W) float32 or float64, alpha: 4, 6 or 8, the tiles of a kernel_size x kernel_size filter -> V:
     (alpha^2, C, N * tiles_high * tiles_wide), the input tiles B^T d B in the layout above. The tiles must cover the
     output: step * tiles_high >= H + 2 * pad - (kernel_size - 1) with step = alpha - (kernel_size - 1), likewise W."""
     N, C = x.shape[:2]
@@ -187,7 +222,7 @@ def transform_input(x, alpha, pad, tiles_high, tiles_wide, kernel_size=3):
 
 
 def transform_output(M, out_shape, kernel_size=3):
-    """M: (alpha^2, F, N * tiles_high * tiles_wide) (any strides; empty_planes' are the fast ones), alpha 4 or 6, the
+    """M: (alpha^2, F, N * tiles_high * tiles_wide) (any strides; empty_planes' are the fast ones), alpha 4, 6 or 8, the
     products for a kernel_size x kernel_size filter
     -> out: out_shape = (N, F, H', W'), each tile's A^T m A put in place, with tiles_high = ceil(H' / step),
     tiles_wide = ceil(W' / step), step = alpha - (kernel_size - 1)."""
@@ -200,7 +235,7 @@ def transform_output(M, out_shape, kernel_size=3):
 
 def transform_dout(dout, alpha, tiles_high, tiles_wide, kernel_size=3):
     """dout: (N, F, H', W') float32 or float64, the gradient of a kernel_size x kernel_size convolution's output,
-    alpha: 4 or 6 -> D: (alpha^2, F, N * tiles_high * tiles_wide), each step x step block y of dout taken to A y A^T,
+    alpha: 4, 6 or 8 -> D: (alpha^2, F, N * tiles_high * tiles_wide), each step x step block y of dout taken to A y A^T,
     in the layout above, with step = alpha - (kernel_size - 1), tiles_high = ceil(H' / step), likewise tiles_wide."""
     N, F = dout.shape[:2]
     D = empty_planes(alpha * alpha, F, N * tiles_high * tiles_wide, dout.dtype)

@@ -38,8 +38,9 @@ def check_relu(rng):
     return check_backward(layers.relu_forward, layers.relu_backward, (x,), ("dx",), rng)
 
 
-def check_conv(rng, stride=2, pad=1, algorithm="im2col"):
-    x, w, b = rng.standard_normal((2, 3, 7, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+def check_conv(rng, stride=2, pad=1, algorithm="im2col", filter_size=3):
+    x, w = rng.standard_normal((2, 3, 7, 5)), rng.standard_normal((4, 3, filter_size, filter_size))
+    b = rng.standard_normal(4)
     conv_param = {"stride": stride, "pad": pad, "algorithm": algorithm}
     return check_backward(lambda x, w, b: layers.conv_forward(x, w, b, conv_param), layers.conv_backward,
                     (x, w, b), ("dx", "dw", "db"), rng)
@@ -114,6 +115,8 @@ LAYER_CHECKS = {
     "conv (stride 2, pad 1)": check_conv,
     "conv (stride 1, pad 0)": lambda rng: check_conv(rng, stride=1, pad=0),
     "conv by Winograd (stride 1, pad 1)": lambda rng: check_conv(rng, stride=1, pad=1, algorithm="winograd"),
+    "conv 5x5 by Winograd (stride 1, pad 2)": lambda rng: check_conv(rng, stride=1, pad=2, algorithm="winograd",
+                                                                     filter_size=5),
     "max pool 2x2 stride 2": check_max_pool,
     "max pool 3x3 stride 1": lambda rng: check_max_pool(rng, {"pool_height": 3, "pool_width": 3, "stride": 1}),
     "batchnorm": check_batchnorm,

@@ -5,7 +5,7 @@ Every function keeps the dtype it is given and runs unchanged on numpy or cupy a
 from the input. Convolution, pooling and dropout hand their memory-bound parts to the kernels of `minicnn.kernels`
 (kernels/cpu.py, Numba, for numpy arrays; kernels/gpu.py, CUDA, for cupy arrays) and their arithmetic to the BLAS
 through `xp.matmul`. Convolution runs a few images at a time on the CPU (see _image_chunks), by im2col and a GEMM or,
-for 3x3 stride-1 filters, by Winograd's minimal filtering (minicnn.winograd; see conv_algorithm).
+for 3x3 and 5x5 stride-1 filters, by Winograd's minimal filtering (minicnn.winograd; see conv_algorithm).
 """
 import os
 
@@ -23,6 +23,9 @@ COLUMNS_CHUNK_BYTES = 8 * 2 ** 20   # im2col columns unfolded at once on the CPU
 WINOGRAD_CHUNK_BYTES = 32 * 2 ** 20  # Winograd's transformed tiles and products held at once; see _winograd_chunks
 CONV_ALGORITHMS = ("auto", "im2col", "winograd")
 WINOGRAD_MIN_CHANNELS = 64          # 'auto' takes Winograd from this many input channels on; see conv_algorithm
+# The Winograd output tile for each filter size: F(2x2, 3x3), as accurate as im2col, and F(4x4, 5x5), 6.25 times fewer
+# multiplications than im2col at 16 to 37 times its float32 rounding error, 1e-5 of the scale (tests/test_winograd.py).
+WINOGRAD_TILES = {3: 2, 5: 4}
 
 
 def _kernels(x):
@@ -119,20 +122,21 @@ def _chunks_of(x, kernel_height, kernel_width, pad, stride):
 
 
 def _winograd_chunks(x, w, pad, dout=None):
-    """_image_chunks of x: (N, C, H, W) for winograd_conv with w: (F, C, 3, 3), sized by its transformed tiles and
+    """_image_chunks of x: (N, C, H, W) for winograd_conv with w: (F, C, K, K), sized by its transformed tiles and
     products (WINOGRAD_CHUNK_BYTES). With dout: (N, F, H', W') (the backward pass), sized for the larger of the two
     convolutions it runs on each image: the weight gradient's, on the tiles of x and dout, and the input gradient's, on
     the tiles of dout padded K - 1 - pad (more tiles than x's at pad 0).
 
-    Bigger than im2col's chunks, because Winograd's GEMMs are alpha^2 = 16 small ones per chunk, (F, C) @ (C, tiles),
-    that each read all of one transformed filter matrix: a few more tiles per chunk make them faster.
+    Bigger than im2col's chunks, because Winograd's GEMMs are alpha^2 (16 or 64) small ones per chunk, (F, C) @ (C,
+    tiles), that each read all of one transformed filter matrix: a few more tiles per chunk make them faster.
     """
-    bytes_per_image = winograd.workspace_bytes_per_image(x.shape, w.shape, pad, x.dtype.itemsize)
+    K = w.shape[2]
+    tile = WINOGRAD_TILES[K]
+    bytes_per_image = winograd.workspace_bytes_per_image(x.shape, w.shape, pad, x.dtype.itemsize, tile)
     if dout is not None:
-        K = w.shape[2]
         flipped_shape = (w.shape[1], w.shape[0], K, K)
         bytes_per_image = max(bytes_per_image, winograd.workspace_bytes_per_image(dout.shape, flipped_shape,
-                                                                                  K - 1 - pad, x.dtype.itemsize))
+                                                                                  K - 1 - pad, x.dtype.itemsize, tile))
     return _image_chunks(x, bytes_per_image, WINOGRAD_CHUNK_BYTES)
 
 
@@ -159,8 +163,9 @@ def conv_algorithm(x, w, conv_param):
 
     conv_param['algorithm'] (default: the environment variable MINICNN_CONV_ALGORITHM, else 'auto') chooses:
       'im2col'    always im2col and GEMM;
-      'winograd'  Winograd F(2x2, 3x3) (minicnn.winograd) wherever it applies: x and w numpy arrays of one dtype,
-                  float32 or float64, 3x3 filters, stride 1, pad at most 2; im2col elsewhere;
+      'winograd'  Winograd (minicnn.winograd) wherever it applies: x and w numpy arrays of one dtype, float32 or
+                  float64, 3x3 filters (by F(2x2, 3x3)) or 5x5 filters (by F(4x4, 5x5): see WINOGRAD_TILES), stride
+                  1, pad at most K - 1; im2col elsewhere;
       'auto'      Winograd where it applies and was measured faster (at least WINOGRAD_MIN_CHANNELS input
                   channels), else im2col. With few channels its transforms, a pass over 4 times the input and 4 times
                   the output, cost more than the 16 small GEMMs (F, C) @ (C, tiles) save: the shallow net's conv2
@@ -174,7 +179,8 @@ def conv_algorithm(x, w, conv_param):
         raise ValueError(f"conv_forward: conv_param['algorithm'] (or MINICNN_CONV_ALGORITHM) must be one of "
                          f"{CONV_ALGORITHMS}, got {requested!r}")
     applies = (not is_gpu_array(x) and x.dtype in FLOAT_DTYPES and w.dtype == x.dtype
-               and winograd.supports(x.shape, w.shape, conv_param.get("stride", 1), conv_param.get("pad", 0)))
+               and winograd.supports(x.shape, w.shape, conv_param.get("stride", 1), conv_param.get("pad", 0),
+                                     kernel_sizes=tuple(WINOGRAD_TILES)))
     if requested == "winograd" and applies or requested == "auto" and applies and x.shape[1] >= WINOGRAD_MIN_CHANNELS:
         return "winograd"
     return "im2col"
@@ -197,9 +203,10 @@ def conv_forward(x, w, b, conv_param):
     filters = w.reshape(F, -1)                                          # (F, C * HH * WW)
     out = xp.empty((N, F, out_height, out_width), dtype=x.dtype)
     if algorithm == "winograd":
-        transformed_filters = winograd.transform_filters(w)                # once for all chunks
+        tile = WINOGRAD_TILES[HH]
+        transformed_filters = winograd.transform_filters(w, tile)          # once for all chunks
         for images in _winograd_chunks(x, w, pad):
-            xp.add(winograd.winograd_conv(x[images], w, pad, U=transformed_filters), b.reshape(F, 1, 1),
+            xp.add(winograd.winograd_conv(x[images], w, pad, tile, U=transformed_filters), b.reshape(F, 1, 1),
                    out=out[images])
         return out, (x, w, stride, pad, algorithm)
     for images, cols in _columns_by_chunk(x, HH, WW, pad, stride):
@@ -243,15 +250,16 @@ def _conv_backward_by_im2col(dout, x, w, stride, pad):
 def _conv_backward_by_winograd(dout, x, w, pad):
     """conv_backward of a Winograd convolution (x, w and dout numpy arrays of one dtype), in Winograd's chunks: dx as
     the correlation of dout with the flipped filters (winograd_input_gradient), dw from the tiles of x and dout
-    (winograd_filter_gradient), both by F(2x2, 3x3) with 2.25 times fewer multiplications than im2col's GEMMs."""
+    (winograd_filter_gradient), both with the forward pass's tile (WINOGRAD_TILES) and its savings."""
     K = w.shape[2]
+    tile = WINOGRAD_TILES[K]
     # The flipped filters of the input gradient, transformed once for all chunks.
-    transformed_filters = winograd.transform_filters(winograd.gradient_filters(w))
+    transformed_filters = winograd.transform_filters(winograd.gradient_filters(w), tile)
     dw = np.zeros(w.shape, dtype=w.dtype)
     dx = np.empty(x.shape, dtype=x.dtype)
     for images in _winograd_chunks(x, w, pad, dout):
-        dw += winograd.winograd_filter_gradient(x[images], dout[images], pad, K)
-        dx[images] = winograd.winograd_input_gradient(dout[images], w, pad, U=transformed_filters)
+        dw += winograd.winograd_filter_gradient(x[images], dout[images], pad, K, tile)
+        dx[images] = winograd.winograd_input_gradient(dout[images], w, pad, tile, U=transformed_filters)
     return dx, dw, dout.sum(axis=(0, 2, 3))
 
 

@@ -1,4 +1,4 @@
-"""Winograd minimal filtering: 3x3 (and 5x5) stride-1 convolution with 2.25 (or 4, or 2.78) times fewer
+"""Winograd minimal filtering: 3x3 and 5x5 stride-1 convolution with 2.25 (or 4) and 6.25 (or 2.78) times fewer
 multiplications than im2col.
 
 The idea in one dimension, F(2, 3): two outputs of a 3-tap filter g over four inputs d,
@@ -48,9 +48,11 @@ the 5 taps there (row [1, a, a^2, a^3, a^4] for the point a, with the same scale
 h0 + h1 t (row [1, a]) transposed. A 6x6 tile gives a 2x2 output block from 36 products instead of 2 * 2 * 25 = 100,
 2.78 times fewer, at 10 to 20 times im2col's float32 rounding error (G's entries reach 2/3 at t^4, B^T's 5). It pays
 little on the CPU for the deep net's conv2 (64 -> 128 channels, 24x24): the tiles hold 36 numbers per 4 outputs, so
-the transforms move 9 times the data of x and out, and with only 64 channels to sum the GEMMs are small; forward +
-backward it ran 1.0 to 1.13 times as fast as im2col there (benchmarks/RESULTS.md), not worth the larger error. Hence
-supports() admits 5x5 filters only when asked to.
+the transforms move 9 times the data of x and out; forward + backward it ran 1.0 to 1.13 times as fast as im2col.
+F(4x4, 5x5) takes 8x8 tiles with 8 points (0, 1, -1, 2, -2, 1/2, -1/2, infinity) to 4x4 output blocks: 64 products
+for 16 outputs instead of 400, 6.25 times fewer, and tiles of 64 numbers per 16 outputs, 4 times the data of x and
+out. On conv2 it runs twice as fast as im2col at 16 to 37 times im2col's float32 error (1e-5 of the scale), and it is
+what the layers take for 5x5 filters (minicnn.layers.WINOGRAD_TILES). supports() admits 5x5 filters when asked to.
 
 The weight gradient runs the same algorithm with every matrix transposed. Per tile and filter the forward pass
 computes Y = A^T M A with M = sum over channels c of U_c * V_c, U_c = G g_c G^T. Y is linear in M, and the
@@ -114,9 +116,38 @@ G_5x5 = np.array([[1 / 4, 0, 0, 0, 0],
 A_T_5x5 = np.array([[1, 1, 1, 1, 1, 0],
                     [0, 1, -1, 2, -2, 1]], dtype=np.float64)
 
+# F(4x4, 5x5): 8 points, 0, 1, -1, 2, -2, 1/2, -1/2 and infinity, for a 4x4 output block from an 8x8 tile with 64
+# products instead of 4 * 4 * 25 = 400, 6.25 times fewer. The same recipe: row a of B^T holds the coefficients (of 1,
+# t, ..., t^7) of the product of (t - b) over the other finite points b (the last row: over all of them), row a of G
+# is [1, a, ..., a^4] divided by the product of (a - b) over the other finite points, column a of A^T is
+# [1, a, a^2, a^3]. Point 0's row of B^T and of G are both negated (the product of their signs is what counts), so
+# that G starts [1, 0, ...]. The points 1/2 and -1/2 (rather than 3 and -3) keep every entry between 1/90 and 21/4,
+# so that float32 loses about as much as with F(2x2, 5x5) (tests/test_winograd.py measures both).
+B_T_8x8 = np.array([[1, 0, -21 / 4, 0, 21 / 4, 0, -1, 0],
+                    [0, 1, 1, -17 / 4, -17 / 4, 1, 1, 0],
+                    [0, -1, 1, 17 / 4, -17 / 4, -1, 1, 0],
+                    [0, 1 / 2, 1 / 4, -5 / 2, -5 / 4, 2, 1, 0],
+                    [0, -1 / 2, 1 / 4, 5 / 2, -5 / 4, -2, 1, 0],
+                    [0, 2, 4, -5 / 2, -5, 1 / 2, 1, 0],
+                    [0, -2, 4, 5 / 2, -5, -1 / 2, 1, 0],
+                    [0, -1, 0, 21 / 4, 0, -21 / 4, 0, 1]], dtype=np.float64)
+G_5x5_4x4 = np.array([[1, 0, 0, 0, 0],
+                      [-2 / 9, -2 / 9, -2 / 9, -2 / 9, -2 / 9],
+                      [-2 / 9, 2 / 9, -2 / 9, 2 / 9, -2 / 9],
+                      [1 / 90, 2 / 90, 4 / 90, 8 / 90, 16 / 90],
+                      [1 / 90, -2 / 90, 4 / 90, -8 / 90, 16 / 90],
+                      [32 / 45, 16 / 45, 8 / 45, 4 / 45, 2 / 45],
+                      [32 / 45, -16 / 45, 8 / 45, -4 / 45, 2 / 45],
+                      [0, 0, 0, 0, 1]], dtype=np.float64)
+A_T_8x8 = np.array([[1, 1, 1, 1, 1, 1, 1, 0],
+                    [0, 1, -1, 2, -2, 1 / 2, -1 / 2, 0],
+                    [0, 1, 1, 4, 4, 1 / 4, 1 / 4, 0],
+                    [0, 1, -1, 8, -8, 1 / 8, -1 / 8, 1]], dtype=np.float64)
+
 # (filter size, output tile size) -> (B^T, G, A^T). A K x K filter and m x m output tiles read input tiles of
 # alpha = m + K - 1 rows and columns (the rows of B^T), which overlap by K - 1.
-TRANSFORMS = {(3, 2): (B_T, G, A_T), (3, 4): (B_T_4x4, G_4x4, A_T_4x4), (5, 2): (B_T_4x4, G_5x5, A_T_5x5)}
+TRANSFORMS = {(3, 2): (B_T, G, A_T), (3, 4): (B_T_4x4, G_4x4, A_T_4x4), (5, 2): (B_T_4x4, G_5x5, A_T_5x5),
+              (5, 4): (B_T_8x8, G_5x5_4x4, A_T_8x8)}
 KERNEL_SIZES = (3, 5)
 
 
@@ -194,7 +225,7 @@ def transform_filters(w, tile=2):
 
 
 def transform_input_reference(x, alpha, pad, tiles_high, tiles_wide, kernel_size=3):
-    """x: (N, C, H, W), alpha: 4 or 6, the tiles of a kernel_size x kernel_size filter -> V: (alpha^2, C, N *
+    """x: (N, C, H, W), alpha: 4, 6 or 8, the tiles of a kernel_size x kernel_size filter -> V: (alpha^2, C, N *
     tiles_high * tiles_wide), the input tiles B^T d B (layout in kernels/winograd_cpu.py); the plain-NumPy twin of
     kernels.winograd_cpu.transform_input."""
     N, C, H, W = x.shape
@@ -305,7 +336,8 @@ def winograd_conv(x, w, pad, tile=2, U=None):
 
     x: (N, C, H, W), w: (F, C, K, K) with K 3 or 5, both numpy float32 or both float64; pad: 0 to K - 1; tile: the
     output tile's size: for 3x3 filters 2, F(2x2, 3x3) (the default: as accurate as im2col), or 4, F(4x4, 3x3) (fewer
-    products on maps of 8x8 and more, 10 to 40 times the float32 rounding error); for 5x5 filters only 2, F(2x2, 5x5).
+    products on maps of 8x8 and more, 10 to 40 times the float32 rounding error); for 5x5 filters 2, F(2x2, 5x5), or
+    4, F(4x4, 5x5) (the layers' choice: 2.25 times fewer products again, about the same error).
     U: transform_filters(w, tile), (alpha^2, F, C), when the caller has it already: a layer that convolves its batch
     chunk by chunk transforms its filters once, not once a chunk.
     out: (N, F, H', W') with H' = H + 2 * pad - (K - 1), likewise W', x's dtype. ValueError when not

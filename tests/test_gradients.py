@@ -91,14 +91,17 @@ def test_a_broken_backward_pass_fails_its_check(check, function, broken, monkeyp
     assert max(errors.values()) > 1e5 * GRADIENT_TOLERANCE      # fails by a wide margin, not by luck
 
 
-def winograd_input_gradient_without_the_flip(dout, w, pad, U=None):
+def winograd_input_gradient_without_the_flip(dout, w, pad, tile=2, U=None):
     """The input gradient as a correlation with the filters transposed but not flipped (U, the transformed correct
     filters the layer offers, is left unused)."""
-    return winograd.winograd_conv(dout, np.ascontiguousarray(w.transpose(1, 0, 2, 3)), w.shape[2] - 1 - pad)
+    return winograd.winograd_conv(dout, np.ascontiguousarray(w.transpose(1, 0, 2, 3)), w.shape[2] - 1 - pad, tile)
 
 
-def test_a_broken_winograd_input_gradient_fails_the_conv_check(monkeypatch):
-    check = "conv by Winograd (stride 1, pad 1)"
+WINOGRAD_CHECKS = ["conv by Winograd (stride 1, pad 1)", "conv 5x5 by Winograd (stride 1, pad 2)"]
+
+
+@pytest.mark.parametrize("check", WINOGRAD_CHECKS)
+def test_a_broken_winograd_input_gradient_fails_the_conv_check(check, monkeypatch):
     assert max(LAYER_CHECKS[check](np.random.default_rng(0)).values()) < GRADIENT_TOLERANCE
     monkeypatch.setattr(winograd, "winograd_input_gradient", winograd_input_gradient_without_the_flip)
     errors = LAYER_CHECKS[check](np.random.default_rng(0))
@@ -114,8 +117,8 @@ def winograd_filter_gradient_with_swapped_taps(x, dout, pad, kernel_size=3, tile
     return CORRECT_WINOGRAD_FILTER_GRADIENT(x, dout, pad, kernel_size, tile).transpose(0, 1, 3, 2)
 
 
-def test_a_broken_winograd_filter_gradient_fails_the_conv_check(monkeypatch):
-    check = "conv by Winograd (stride 1, pad 1)"
+@pytest.mark.parametrize("check", WINOGRAD_CHECKS)
+def test_a_broken_winograd_filter_gradient_fails_the_conv_check(check, monkeypatch):
     monkeypatch.setattr(winograd, "winograd_filter_gradient", winograd_filter_gradient_with_swapped_taps)
     errors = LAYER_CHECKS[check](np.random.default_rng(0))
     print(check, {gradient: f"{error:.2e}" for gradient, error in errors.items()})

@@ -27,9 +27,11 @@ def columns_bytes_per_image(x_shape, w_shape, stride, pad):
     return int(np.prod(w_shape[1:])) * out_height * out_width * 8
 
 
-# 3x3 stride-1 cases where Winograd applies, odd sizes (its 2x2 output tiles overhang), each padding it takes.
+# 3x3 and 5x5 stride-1 cases where Winograd applies, odd sizes (its 2x2 and 4x4 output tiles overhang), each padding
+# it takes for 3x3 filters, the extremes for 5x5 (the kernel cases have pad 2).
 WINOGRAD_CONV_CASES = [((3, 5, 7, 9), (7, 5, 3, 3), 1, 1), ((3, 2, 4, 5), (3, 2, 3, 3), 1, 0),
-                       ((2, 3, 3, 4), (4, 3, 3, 3), 1, 2)]
+                       ((2, 3, 3, 4), (4, 3, 3, 3), 1, 2), ((3, 2, 9, 6), (3, 2, 5, 5), 1, 0),
+                       ((2, 3, 3, 2), (4, 3, 5, 5), 1, 4)]
 
 
 @pytest.mark.parametrize("algorithm", ["im2col", "winograd"])
@@ -38,19 +40,20 @@ WINOGRAD_CONV_CASES = [((3, 5, 7, 9), (7, 5, 3, 3), 1, 1), ((3, 2, 4, 5), (3, 2,
 def test_conv_matches_naive(x_shape, w_shape, stride, pad, images_per_chunk, algorithm, monkeypatch):
     """The whole batch in one chunk (None: the default budget, for these small cases), or 1 or 2 images a chunk, so
     that the chunks' results must land in the right images and the last chunk may be shorter; by im2col, and by
-    Winograd where it applies (3x3, stride 1, pad <= 2; im2col elsewhere)."""
+    Winograd where it applies (3x3 or 5x5, stride 1, pad <= K - 1; im2col elsewhere)."""
     if images_per_chunk is not None:
         bytes_per_image = columns_bytes_per_image(x_shape, w_shape, stride, pad)
         monkeypatch.setattr(layers, "COLUMNS_CHUNK_BYTES", images_per_chunk * bytes_per_image)
         # Winograd's chunks, sized by the forward pass; the backward pass's take the input gradient's tiles (dout's,
         # pad K - 1 - pad) into account too, so they may hold fewer images (pad 0).
-        winograd_bytes_per_image = winograd.workspace_bytes_per_image(x_shape, w_shape, pad, 8)
+        tile = layers.WINOGRAD_TILES.get(w_shape[2], 2)
+        winograd_bytes_per_image = winograd.workspace_bytes_per_image(x_shape, w_shape, pad, 8, tile)
         monkeypatch.setattr(layers, "WINOGRAD_CHUNK_BYTES", images_per_chunk * winograd_bytes_per_image)
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
     conv_param = {"stride": stride, "pad": pad, "algorithm": algorithm}
     out, cache = layers.conv_forward(x, w, b, conv_param)
-    winograd_applies = w_shape[2:] == (3, 3) and stride == 1 and pad <= 2
+    winograd_applies = w_shape[2:] in ((3, 3), (5, 5)) and stride == 1 and pad < w_shape[2]
     assert layers.conv_algorithm(x, w, conv_param) == ("winograd" if algorithm == "winograd" and winograd_applies
                                                        else "im2col")
     reference, reference_cache = layers.conv_forward_naive(x, w, b, {"stride": stride, "pad": pad})
@@ -209,6 +212,8 @@ def test_conv_algorithm_follows_the_request_the_environment_and_the_shape(monkey
     assert layers.conv_algorithm(x[:, :3], w[:, :3], {"stride": 1, "pad": 1}) == "im2col"   # too few channels
     assert layers.conv_algorithm(x, w, {"stride": 2, "pad": 1}) == "im2col"                # does not apply
     assert layers.conv_algorithm(x[:, :3], w[:, :3], {"stride": 1, "pad": 1, "algorithm": "winograd"}) == "winograd"
+    assert layers.conv_algorithm(x, np.zeros((4, 64, 5, 5)), {"stride": 1, "pad": 2}) == "winograd"   # F(4x4, 5x5)
+    assert layers.conv_algorithm(x, np.zeros((4, 64, 7, 7)), {"stride": 1, "pad": 3}) == "im2col"     # no 7x7 tiles
     monkeypatch.setenv("MINICNN_CONV_ALGORITHM", "im2col")
     assert layers.conv_algorithm(x, w, {"stride": 1, "pad": 1}) == "im2col"
     assert layers.conv_algorithm(x, w, {"stride": 1, "pad": 1, "algorithm": "auto"}) == "winograd"
