@@ -1,18 +1,21 @@
 """Numba kernels for the memory-bound steps of Winograd convolution (minicnn/winograd.py): the input transform,
 which cuts x into overlapping alpha x alpha tiles and transforms each to B^T d B; the output transform, which turns
 each tile's alpha x alpha products m into the step x step output block A^T m A and puts it in place; and, for the
-weight gradient, the transform of dout's step x step blocks y to A y A^T (the output transform, transposed). Three
+weight gradient, the transform of dout's step x step blocks y to A y A^T (the output transform, transposed). Four
 sizes: F(2x2, 3x3), alpha = 4, step 2; F(4x4, 3x3), alpha = 6, step 4; F(2x2, 5x5), alpha = 6, step 2; F(4x4, 5x5),
-alpha = 8, step 4.
+alpha = 8, step 4. The helpers tell them apart by the lengths of their arguments, so they know exactly these four
+(the keys of minicnn.winograd.TRANSFORMS): a new size needs its own branch in each.
 Neighbouring input tiles overlap by alpha - step = K - 1, a K x K filter's reach.
 
 B^T, A^T and A appear here as the additions they stand for (_times_b_transpose, _times_a_transpose, _times_a),
 written out from the rows of the matrices in minicnn.winograd, because a tile is too small for loops over a matrix to
-run fast. The input and output transforms take a whole row of tiles at a time: the transform of every column of the
-band of rows the tiles cover is one loop over the band's columns, which the compiler turns into vector instructions;
-then each tile's rows. (Measured against tile after tile: the output transform twice as fast, the input transform
-1.1 to 1.8 times.) minicnn.winograd holds the same steps in plain NumPy, with the matrices (transform_input_reference,
-transform_output_reference, transform_dout_reference): the ones to read first, and the tests' reference for these.
+run fast. The input and output transforms take a whole row of tiles at a time, in a band of alpha rows: the
+transform of every column of the band is one loop over its columns, which the compiler turns into vector
+instructions. The input transform does the band's columns first, then each tile's rows; the output transform each
+tile's rows first, into the band, then the band's columns. (Measured against tile after tile: the output transform
+twice as fast, the input transform 1.1 to 1.8 times.) minicnn.winograd holds the same steps in plain NumPy, with the
+matrices (transform_input_reference, transform_output_reference, transform_dout_reference): the ones to read first,
+and the tests' reference for these.
 Layouts:
 
   V (alpha^2, C, P): V[alpha * i + j, c, p] is entry (i, j) of B^T d B for the input tile d of channel c at tile
@@ -48,8 +51,8 @@ def _times_b_transpose(d, out):
         out[4] = two * (d[1] - d[3]) - d[2] + d[4]
         out[5] = four * d[1] - five * d[3] + d[5]
     else:
-        # Rows 1 and 2 (the points 1 and -1) share their even and odd halves, with opposite signs for the odd one; so
-        # do rows 3 and 4 (2 and -2) and rows 5 and 6 (1/2 and -1/2).
+        # The rows of minicnn.winograd.B_T_8x8. Rows 1 and 2 (the points 1 and -1) share their even and odd halves,
+        # with opposite signs for the odd one; so do rows 3 and 4 (2 and -2) and rows 5 and 6 (1/2 and -1/2).
         half, quarter, two, four = d.dtype.type(0.5), d.dtype.type(0.25), d.dtype.type(2), d.dtype.type(4)
         five_halves, five_quarters = d.dtype.type(2.5), d.dtype.type(1.25)
         seventeen_quarters, twenty_one_quarters, five = d.dtype.type(4.25), d.dtype.type(5.25), d.dtype.type(5)
@@ -71,14 +74,16 @@ def _times_a_transpose(m, out):
     if m.shape[0] == 4:
         out[0], out[1] = m[0] + m[1] + m[2], m[1] - m[2] - m[3]
     elif m.shape[0] == 8:
-        # Each pair of opposite points, a and -a, enters as a sum (times even powers of a) and a difference (odd ones).
+        # The rows of minicnn.winograd.A_T_8x8: each pair of opposite points, a and -a, enters as a sum (times even
+        # powers of a) and a difference (times odd powers).
+        half, quarter, eighth = m.dtype.type(0.5), m.dtype.type(0.25), m.dtype.type(0.125)
         sum1, difference1 = m[1] + m[2], m[1] - m[2]
         sum2, difference2 = m[3] + m[4], m[3] - m[4]
         sum_half, difference_half = m[5] + m[6], m[5] - m[6]
         out[0] = m[0] + sum1 + sum2 + sum_half
-        out[1] = difference1 + two * difference2 + difference_half / two
-        out[2] = sum1 + four * sum2 + sum_half / four
-        out[3] = difference1 + eight * difference2 + difference_half / eight + m[7]
+        out[1] = difference1 + two * difference2 + half * difference_half
+        out[2] = sum1 + four * sum2 + quarter * sum_half
+        out[3] = difference1 + eight * difference2 + eighth * difference_half + m[7]
     elif out.shape[0] == 2:
         out[0] = m[0] + m[1] + m[2] + m[3] + m[4]
         out[1] = m[1] - m[2] + two * (m[3] - m[4]) + m[5]
@@ -108,13 +113,15 @@ def _times_a(y, out):
         out[4] = y[0] - two * y[1] + four * y[2] - eight * y[3]
         out[5] = y[3]
     else:
-        # The point a and the point -a share the even powers and negate the odd ones.
+        # The columns of minicnn.winograd.A_T_8x8: the point a and the point -a share the even powers and negate the
+        # odd ones.
+        half, quarter, eighth = y.dtype.type(0.5), y.dtype.type(0.25), y.dtype.type(0.125)
         out[0] = y[0]
         even, odd = y[0] + y[2], y[1] + y[3]
         out[1], out[2] = even + odd, even - odd
         even, odd = y[0] + four * y[2], two * y[1] + eight * y[3]
         out[3], out[4] = even + odd, even - odd
-        even, odd = y[0] + y[2] / four, y[1] / two + y[3] / eight
+        even, odd = y[0] + quarter * y[2], half * y[1] + eighth * y[3]
         out[5], out[6] = even + odd, even - odd
         out[7] = y[3]
 

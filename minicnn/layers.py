@@ -168,10 +168,11 @@ def conv_algorithm(x, w, conv_param):
                   1, pad at most K - 1; im2col elsewhere;
       'auto'      Winograd where it applies and was measured faster (at least WINOGRAD_MIN_CHANNELS input
                   channels), else im2col. With few channels its transforms, a pass over 4 times the input and 4 times
-                  the output, cost more than the 16 small GEMMs (F, C) @ (C, tiles) save: the shallow net's conv2
-                  (32 -> 64 channels) ran 1.4x slower by Winograd than by im2col, forward + backward with the weight
-                  gradient by Winograd too; the deep net's conv3 and conv4 (128 and 512 input channels) ran faster
-                  (benchmarks/RESULTS.md).
+                  the output, cost more than the 16 (or 64) small GEMMs (F, C) @ (C, tiles) save: the shallow net's
+                  3x3 conv2 (32 -> 64 channels) ran 1.4x slower by Winograd than by im2col, forward + backward with
+                  the weight gradient by Winograd too; the deep net's conv3 and conv4 (3x3, 128 and 512 input
+                  channels) ran faster, and its 5x5 conv2 (64 input channels) twice as fast (benchmarks/RESULTS.md).
+                  The threshold was measured on 3x3 filters; the deep net has no 5x5 layer with fewer channels.
     The backward pass follows: Winograd computes the input and weight gradients of a Winograd convolution too.
     """
     requested = conv_param.get("algorithm", os.environ.get("MINICNN_CONV_ALGORITHM", "auto"))

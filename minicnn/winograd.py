@@ -121,8 +121,9 @@ A_T_5x5 = np.array([[1, 1, 1, 1, 1, 0],
 # t, ..., t^7) of the product of (t - b) over the other finite points b (the last row: over all of them), row a of G
 # is [1, a, ..., a^4] divided by the product of (a - b) over the other finite points, column a of A^T is
 # [1, a, a^2, a^3]. Point 0's row of B^T and of G are both negated (the product of their signs is what counts), so
-# that G starts [1, 0, ...]. The points 1/2 and -1/2 (rather than 3 and -3) keep every entry between 1/90 and 21/4,
-# so that float32 loses about as much as with F(2x2, 5x5) (tests/test_winograd.py measures both).
+# that G starts [1, 0, ...]. The points 1/2 and -1/2 (rather than 3 and -3) keep the entries of B^T and G between 1/90
+# and 21/4 (A^T's between 1/8 and 8), so that float32 loses not much more than with F(2x2, 5x5) (tests/test_winograd.py
+# measures both).
 B_T_8x8 = np.array([[1, 0, -21 / 4, 0, 21 / 4, 0, -1, 0],
                     [0, 1, 1, -17 / 4, -17 / 4, 1, 1, 0],
                     [0, -1, 1, 17 / 4, -17 / 4, -1, 1, 0],
@@ -157,7 +158,7 @@ def supports(x_shape, w_shape, stride, pad, kernel_sizes=(3,)):
     0 <= pad <= K - 1, a non-empty output.
 
     x_shape: (N, C, H, W), w_shape: (F, C, K, K). Shapes only: the caller also needs numpy float32 or float64 arrays.
-    kernel_sizes: (3,) by default, which minicnn.layers relies on to choose Winograd; (3, 5) admits F(2x2, 5x5) too.
+    kernel_sizes: (3,) by default; (3, 5) admits 5x5 filters too, as minicnn.layers asks (its WINOGRAD_TILES).
     Pad K - 1 is the "full" convolution the input gradient needs; more would only add zero rows.
     """
     if len(x_shape) != 4 or len(w_shape) != 4 or x_shape[1] != w_shape[1]:
@@ -337,7 +338,7 @@ def winograd_conv(x, w, pad, tile=2, U=None):
     x: (N, C, H, W), w: (F, C, K, K) with K 3 or 5, both numpy float32 or both float64; pad: 0 to K - 1; tile: the
     output tile's size: for 3x3 filters 2, F(2x2, 3x3) (the default: as accurate as im2col), or 4, F(4x4, 3x3) (fewer
     products on maps of 8x8 and more, 10 to 40 times the float32 rounding error); for 5x5 filters 2, F(2x2, 5x5), or
-    4, F(4x4, 5x5) (the layers' choice: 2.25 times fewer products again, about the same error).
+    4, F(4x4, 5x5) (the layers' choice: 2.25 times fewer products again, up to 1.7 times the error).
     U: transform_filters(w, tile), (alpha^2, F, C), when the caller has it already: a layer that convolves its batch
     chunk by chunk transforms its filters once, not once a chunk.
     out: (N, F, H', W') with H' = H + 2 * pad - (K - 1), likewise W', x's dtype. ValueError when not

@@ -1,4 +1,6 @@
 """The fast layers against their naive references, dtypes, modes, running statistics and numerical stability."""
+import inspect
+
 import numpy as np
 import pytest
 
@@ -28,7 +30,7 @@ def columns_bytes_per_image(x_shape, w_shape, stride, pad):
 
 
 # 3x3 and 5x5 stride-1 cases where Winograd applies, odd sizes (its 2x2 and 4x4 output tiles overhang), each padding
-# it takes for 3x3 filters, the extremes for 5x5 (the kernel cases have pad 2).
+# it takes for 3x3 filters, the extremes for 5x5 (tests/kernel_cases.py has pad 2).
 WINOGRAD_CONV_CASES = [((3, 5, 7, 9), (7, 5, 3, 3), 1, 1), ((3, 2, 4, 5), (3, 2, 3, 3), 1, 0),
                        ((2, 3, 3, 4), (4, 3, 3, 3), 1, 2), ((3, 2, 9, 6), (3, 2, 5, 5), 1, 0),
                        ((2, 3, 3, 2), (4, 3, 5, 5), 1, 4)]
@@ -227,12 +229,32 @@ def test_winograd_layers_transform_their_filters_once_per_call_not_per_chunk(mon
     monkeypatch.setattr(layers, "WINOGRAD_CHUNK_BYTES", 1)
     calls = []
     transform_filters = winograd.transform_filters
-    monkeypatch.setattr(winograd, "transform_filters", lambda w, *tile: calls.append(w.shape) or transform_filters(w))
+    monkeypatch.setattr(winograd, "transform_filters",
+                        lambda w, *tile: calls.append(w.shape) or transform_filters(w, *tile))
     rng = np.random.default_rng(2)
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(2)
     out, cache = layers.conv_forward(x, w, b, {"stride": 1, "pad": 1, "algorithm": "winograd"})
     layers.conv_backward(out, cache)
     assert calls == [w_shape, (3, 2, 3, 3)]         # the filters, then the flipped ones of the input gradient
+
+
+@pytest.mark.parametrize("K, tile", [(3, 2), (5, 4)])
+def test_winograd_layers_take_the_tile_of_their_filter_size(K, tile, monkeypatch):
+    """3x3 filters by F(2x2, 3x3), 5x5 by F(4x4, 5x5) (layers.WINOGRAD_TILES), in all three convolutions of a step:
+    a layer that fell back to another tile would still compute the right numbers, only slower."""
+    tiles = []
+    for name in ("winograd_conv", "winograd_input_gradient", "winograd_filter_gradient"):
+        function = getattr(winograd, name)
+        monkeypatch.setattr(winograd, name, lambda *args, function=function, name=name, **kwargs:
+                            tiles.append((name, inspect.signature(function).bind(*args, **kwargs).arguments["tile"]))
+                            or function(*args, **kwargs))
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((2, 64, 9, 9)), rng.standard_normal((3, 64, K, K)), rng.standard_normal(3)
+    out, cache = layers.conv_forward(x, w, b, {"stride": 1, "pad": K // 2})
+    layers.conv_backward(out, cache)
+    # (winograd_input_gradient calls winograd_conv in turn)
+    assert set(tiles) == {("winograd_conv", tile), ("winograd_filter_gradient", tile),
+                          ("winograd_input_gradient", tile)}
 
 
 def test_winograd_backward_chunks_hold_the_input_gradients_tiles_too(monkeypatch):

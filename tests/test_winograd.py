@@ -47,8 +47,8 @@ def float32_tolerance(tile, kernel_size):
     """The float32 bound for two orders of the same Winograd sums, relative to the largest entry: an entry of B^T d B
     sums up to alpha^2 values (16, 36 or 64 for alpha = 4, 6, 8), an output alpha^2 products; each sum is rounded, in
     a different order in the two versions. With 6x6 and 8x8 tiles the coefficients reach 25 to 64 (products of B^T's
-    or A^T's entries),
-    so the sums cancel more: relative to the largest entry their rounding errors grow accordingly."""
+    or A^T's entries), so the sums cancel more: relative to the largest entry their rounding errors grow
+    accordingly."""
     return (16 if tile + kernel_size - 1 == 4 else 256) * FLOAT32_ROUNDING
 
 
@@ -61,6 +61,21 @@ def error_against_scale(ours, reference):
     """max |ours - reference| / max |reference|, in float64."""
     reference = np.asarray(reference, dtype=np.float64)
     return float(np.max(np.abs(ours - reference)) / np.max(np.abs(reference)))
+
+
+@pytest.mark.parametrize("K, tile", ALGORITHMS)
+def test_the_matrices_compute_a_correlation_in_one_dimension(K, tile):
+    """What makes B^T, G and A^T a minimal filtering algorithm: for every input d (alpha numbers) and filter g (K taps),
+    y = A^T [(G g) * (B^T d)] is the correlation y[r] = sum over k of d[r + k] g[k]. The map is bilinear, so it holds
+    for all d and g exactly when the coefficient of d[j] g[k] in y[r], the sum over points a of
+    A^T[r, a] G[a, k] B^T[a, j], is 1 for j = r + k and 0 otherwise. Checked in float64 for all alpha^2 K numbers (one
+    wrong entry in any matrix breaks some of them)."""
+    B_T_tile, G_tile, A_T_tile = winograd.TRANSFORMS[K, tile]
+    alpha = tile + K - 1
+    assert B_T_tile.shape == (alpha, alpha) and G_tile.shape == (alpha, K) and A_T_tile.shape == (tile, alpha)
+    coefficients = np.einsum("ra,ak,aj->rkj", A_T_tile, G_tile, B_T_tile)
+    correlation = np.array([[[float(j == r + k) for j in range(alpha)] for k in range(K)] for r in range(tile)])
+    np.testing.assert_allclose(coefficients, correlation, rtol=0, atol=1e-14)
 
 
 @pytest.mark.parametrize("K, tile, case", algorithm_cases())
