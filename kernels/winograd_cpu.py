@@ -1,20 +1,22 @@
-"""Numba kernels for the memory-bound steps of Winograd convolution (minicnn/winograd.py): the input transform,
-which cuts x into overlapping alpha x alpha tiles and transforms each to B^T d B; the output transform, which turns
-each tile's alpha x alpha products m into the step x step output block A^T m A and puts it in place; and, for the
-weight gradient, the transform of dout's step x step blocks y to A y A^T (the output transform, transposed). Four
-sizes: F(2x2, 3x3), alpha = 4, step 2; F(4x4, 3x3), alpha = 6, step 4; F(2x2, 5x5), alpha = 6, step 2; F(4x4, 5x5),
-alpha = 8, step 4. The helpers tell them apart by the lengths of their arguments, so they know exactly these four
-(the keys of minicnn.winograd.TRANSFORMS): a new size needs its own branch in each.
+"""Numba kernels for the memory-bound steps of Winograd convolution (minicnn/winograd.py): the input transform, which
+cuts x into overlapping alpha x alpha tiles and transforms each to B^T d B; the output transform, which turns each
+tile's alpha x alpha products m into the step x step output block A^T m A and puts it in place; and, for the backward
+pass, the transposes of these two: dout's step x step blocks y to A y A^T (the output transform, transposed), and the
+tiles' gradients dv back to B dv B^T, added into the input gradient where each tile was cut from x (the input
+transform, transposed). Four sizes: F(2x2, 3x3), alpha = 4, step 2; F(4x4, 3x3), alpha = 6, step 4; F(2x2, 5x5),
+alpha = 6, step 2; F(4x4, 5x5), alpha = 8, step 4. The helpers tell them apart by the lengths of their arguments,
+so they know exactly these four (the keys of minicnn.winograd.TRANSFORMS): a new size needs its own branch in each.
 Neighbouring input tiles overlap by alpha - step = K - 1, a K x K filter's reach.
 
-B^T, A^T and A appear here as the additions they stand for (_times_b_transpose, _times_a_transpose, _times_a),
-written out from the rows of the matrices in minicnn.winograd, because a tile is too small for loops over a matrix to
-run fast. The input and output transforms take a whole row of tiles at a time, in a band of alpha rows: the
-transform of every column of the band is one loop over its columns, which the compiler turns into vector
-instructions. The input transform does the band's columns first, then each tile's rows; the output transform each
-tile's rows first, into the band, then the band's columns. (Measured against tile after tile: the output transform
-twice as fast, the input transform 1.1 to 1.8 times.) minicnn.winograd holds the same steps in plain NumPy, with the
-matrices (transform_input_reference, transform_output_reference, transform_dout_reference): the ones to read first,
+B^T, B, A^T and A appear here as the additions they stand for (_times_b_transpose, _times_b, _times_a_transpose,
+_times_a), written out from the rows of the matrices in minicnn.winograd, because a tile is too small for loops over a
+matrix to run fast. The input and output transforms take a whole row of tiles at a time, in a band of alpha rows: the
+transform of every column of the band is one loop over its columns, which the compiler turns into vector instructions.
+The input transform does the band's columns first, then each tile's rows; the output transform each tile's rows first,
+into the band, then the band's columns, and the transposed input transform likewise, adding where tiles overlap.
+(Measured against tile after tile: the output transform twice as fast, the input transform 1.1 to 1.8 times.)
+minicnn.winograd holds the same steps in plain NumPy, with the matrices (transform_input_reference,
+transform_output_reference, transform_dout_reference, transform_input_transposed_reference): the ones to read first,
 and the tests' reference for these.
 Layouts:
 
@@ -26,7 +28,8 @@ Layouts:
            cropped at the edge of out.
   D (alpha^2, F, P): dout's blocks A y A^T, laid out like M: D[:, f, p] comes from the block of dout[n, f] that
            M[:, f, p] gives to out[n, f] (zeros where it overhangs the edge).
-  All three as empty_planes lays them out: each of the alpha^2 planes contiguous, a cache line between neighbours.
+  dV (alpha^2, C, P): the loss's gradient with respect to V, laid out like V.
+  All four as empty_planes lays them out: each of the alpha^2 planes contiguous, a cache line between neighbours.
 """
 import numba
 import numpy as np
@@ -126,6 +129,41 @@ def _times_a(y, out):
         out[7] = y[3]
 
 
+@numba.njit(cache=True, inline="always")
+def _times_b(v, out):
+    """out = B @ v for one row or column v of a tile of the input gradient, B = (B^T)^T: length 4, 6 or 8, as for
+    _times_b_transpose. Each output is a column of B^T in minicnn.winograd, read downwards."""
+    if v.shape[0] == 4:
+        out[0], out[1], out[2], out[3] = v[0], v[1] - v[2] + v[3], v[1] + v[2] - v[0], -v[3]
+    elif v.shape[0] == 6:
+        two, four, five = v.dtype.type(2), v.dtype.type(4), v.dtype.type(5)   # not int64: see _times_b_transpose
+        out[0] = four * v[0]
+        out[1] = four * (v[2] - v[1] + v[5]) + two * (v[4] - v[3])
+        out[2] = -five * v[0] - four * (v[1] + v[2]) - v[3] - v[4]
+        out[3] = v[1] - v[2] + two * (v[3] - v[4]) - five * v[5]
+        out[4] = v[0] + v[1] + v[2] + v[3] + v[4]
+        out[5] = v[5]
+    else:
+        # The columns of minicnn.winograd.B_T_8x8. Rows 1 and 2 of B^T (the points 1 and -1) enter as their sum where
+        # their entries in a column agree and as their difference where they differ in sign; likewise rows 3 and 4,
+        # and 5 and 6.
+        half, quarter, two, four = v.dtype.type(0.5), v.dtype.type(0.25), v.dtype.type(2), v.dtype.type(4)
+        five_halves, five_quarters = v.dtype.type(2.5), v.dtype.type(1.25)
+        seventeen_quarters, twenty_one_quarters, five = v.dtype.type(4.25), v.dtype.type(5.25), v.dtype.type(5)
+        sum1, difference1 = v[1] + v[2], v[1] - v[2]
+        sum2, difference2 = v[3] + v[4], v[3] - v[4]
+        sum_half, difference_half = v[5] + v[6], v[5] - v[6]
+        out[0] = v[0]
+        out[1] = difference1 + half * difference2 + two * difference_half - v[7]
+        out[2] = sum1 + quarter * sum2 + four * sum_half - twenty_one_quarters * v[0]
+        out[3] = twenty_one_quarters * v[7] - seventeen_quarters * difference1 - five_halves * (difference2
+                                                                                               + difference_half)
+        out[4] = twenty_one_quarters * v[0] - seventeen_quarters * sum1 - five_quarters * sum2 - five * sum_half
+        out[5] = difference1 + two * difference2 + half * difference_half - twenty_one_quarters * v[7]
+        out[6] = sum1 + sum2 + sum_half - v[0]
+        out[7] = v[7]
+
+
 @_jit
 def _transform_input(x, V, alpha, step, pad, tiles_high, tiles_wide):
     N, C, H, W = x.shape
@@ -181,6 +219,40 @@ def _transform_output(M, out, alpha, step, tiles_high, tiles_wide):
             # The last tiles of an odd-sized output hang over its edge: that part is dropped.
             out[n, f] = plane[:out_height, :out_width]
     return out
+
+
+@_jit
+def _transform_input_transposed(dV, dx, alpha, step, pad, tiles_high, tiles_wide):
+    N, C, H, W = dx.shape
+    overlap = alpha - step
+    width = step * tiles_wide + overlap
+    # One channel per iteration, all its images, as in _transform_input: it reads dV[:, c] from start to end and
+    # writes only dx[:, c].
+    for c in numba.prange(C):
+        padded = np.empty((step * tiles_high + overlap, width), dtype=dx.dtype)
+        band = np.empty((alpha, width), dtype=dx.dtype)
+        transformed = np.empty(alpha, dtype=dx.dtype)
+        p = 0
+        for n in range(N):
+            padded[:] = 0
+            for tile_row in range(tiles_high):
+                # (dV B^T) for all the tiles of this row of tiles: B times row i of each tile (plane alpha * i + j
+                # holds entry (i, j)), added into the band, where neighbouring tiles overlap.
+                band[:] = 0
+                for i in range(alpha):
+                    for tile_column in range(tiles_wide):
+                        left = step * tile_column
+                        _times_b(dV[alpha * i:alpha * (i + 1), c, p + tile_column], transformed)
+                        band[i, left:left + alpha] += transformed
+                # B (dV B^T): B times each column of the band, added into the alpha rows of the plane it covers.
+                top = step * tile_row
+                for column in range(width):
+                    _times_b(band[:, column], transformed)
+                    padded[top:top + alpha, column] += transformed
+                p += tiles_wide
+            # The border of zeros the forward pass added is not part of x: its gradient is dropped.
+            dx[n, c] = padded[pad:pad + H, pad:pad + W]
+    return dx
 
 
 @_jit
@@ -256,3 +328,17 @@ def transform_dout(dout, alpha, tiles_high, tiles_wide, kernel_size=3):
     D = empty_planes(alpha * alpha, F, N * tiles_high * tiles_wide, dout.dtype)
     step = alpha - (kernel_size - 1)
     return _transform_dout(np.ascontiguousarray(dout), D, alpha, step, tiles_high, tiles_wide)
+
+
+def transform_input_transposed(dV, x_shape, pad, kernel_size=3):
+    """dV: (alpha^2, C, N * tiles_high * tiles_wide), the loss's gradient with respect to the input tiles V of
+    transform_input(x, alpha, pad, tiles_high, tiles_wide, kernel_size), alpha 4, 6 or 8 -> dx: x_shape = (N, C, H, W),
+    the gradient with respect to x: each tile's B dv B^T added in where its tile was cut from x (tiles overlap by
+    kernel_size - 1, so a pixel gathers from several), the zero border dropped. The transpose of transform_input, with
+    tiles_high and tiles_wide those of the convolution's output, as transform_output finds them."""
+    N, C, H, W = x_shape
+    alpha = round(dV.shape[0] ** 0.5)
+    step = alpha - (kernel_size - 1)
+    out_height, out_width = H + 2 * pad - (kernel_size - 1), W + 2 * pad - (kernel_size - 1)
+    dx = np.empty(x_shape, dtype=dV.dtype)
+    return _transform_input_transposed(dV, dx, alpha, step, pad, -(-out_height // step), -(-out_width // step))

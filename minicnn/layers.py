@@ -23,9 +23,6 @@ COLUMNS_CHUNK_BYTES = 8 * 2 ** 20   # im2col columns unfolded at once on the CPU
 WINOGRAD_CHUNK_BYTES = 32 * 2 ** 20  # Winograd's transformed tiles and products held at once; see _winograd_chunks
 CONV_ALGORITHMS = ("auto", "im2col", "winograd")
 WINOGRAD_MIN_CHANNELS = 64          # 'auto' takes Winograd from this many input channels on; see conv_algorithm
-# The Winograd output tile for each filter size: F(2x2, 3x3), as accurate as im2col, and F(4x4, 5x5), 6.25 times fewer
-# multiplications than im2col at 16 to 37 times its float32 rounding error, 1e-5 of the scale (tests/test_winograd.py).
-WINOGRAD_TILES = {3: 2, 5: 4}
 
 
 def _kernels(x):
@@ -121,22 +118,15 @@ def _chunks_of(x, kernel_height, kernel_width, pad, stride):
     return _image_chunks(x, rows * positions * x.dtype.itemsize)
 
 
-def _winograd_chunks(x, w, pad, dout=None):
-    """_image_chunks of x: (N, C, H, W) for winograd_conv with w: (F, C, K, K), sized by its transformed tiles and
-    products (WINOGRAD_CHUNK_BYTES). With dout: (N, F, H', W') (the backward pass), sized for the larger of the two
-    convolutions it runs on each image: the weight gradient's, on the tiles of x and dout, and the input gradient's, on
-    the tiles of dout padded K - 1 - pad (more tiles than x's at pad 0).
+def _winograd_chunks(x, w, pad, tile):
+    """_image_chunks of x: (N, C, H, W) for winograd_conv with w: (F, C, K, K) and this tile, sized by its transformed
+    tiles and products (WINOGRAD_CHUNK_BYTES). The backward pass (winograd_backward) holds no more per image: dout's
+    tiles in place of the products, and the tiles of x, then their gradients.
 
     Bigger than im2col's chunks, because Winograd's GEMMs are alpha^2 (16 or 64) small ones per chunk, (F, C) @ (C,
     tiles), that each read all of one transformed filter matrix: a few more tiles per chunk make them faster.
     """
-    K = w.shape[2]
-    tile = WINOGRAD_TILES[K]
     bytes_per_image = winograd.workspace_bytes_per_image(x.shape, w.shape, pad, x.dtype.itemsize, tile)
-    if dout is not None:
-        flipped_shape = (w.shape[1], w.shape[0], K, K)
-        bytes_per_image = max(bytes_per_image, winograd.workspace_bytes_per_image(dout.shape, flipped_shape,
-                                                                                  K - 1 - pad, x.dtype.itemsize, tile))
     return _image_chunks(x, bytes_per_image, WINOGRAD_CHUNK_BYTES)
 
 
@@ -164,8 +154,9 @@ def conv_algorithm(x, w, conv_param):
     conv_param['algorithm'] (default: the environment variable MINICNN_CONV_ALGORITHM, else 'auto') chooses:
       'im2col'    always im2col and GEMM;
       'winograd'  Winograd (minicnn.winograd) wherever it applies: x and w numpy arrays of one dtype, float32 or
-                  float64, 3x3 filters (by F(2x2, 3x3)) or 5x5 filters (by F(4x4, 5x5): see WINOGRAD_TILES), stride
-                  1, pad at most K - 1; im2col elsewhere;
+                  float64, 3x3 or 5x5 filters, stride 1, pad at most K - 1, with the output tile of
+                  winograd.tile_with_fewest_products (F(4x4, 5x5) for the deep net's conv2, F(4x4, 3x3) for conv3,
+                  F(2x2, 3x3) for conv4); im2col elsewhere;
       'auto'      Winograd where it applies and was measured faster (at least WINOGRAD_MIN_CHANNELS input
                   channels), else im2col. With few channels its transforms, a pass over 4 times the input and 4 times
                   the output, cost more than the 16 (or 64) small GEMMs (F, C) @ (C, tiles) save: the shallow net's
@@ -181,7 +172,7 @@ def conv_algorithm(x, w, conv_param):
                          f"{CONV_ALGORITHMS}, got {requested!r}")
     applies = (not is_gpu_array(x) and x.dtype in FLOAT_DTYPES and w.dtype == x.dtype
                and winograd.supports(x.shape, w.shape, conv_param.get("stride", 1), conv_param.get("pad", 0),
-                                     kernel_sizes=tuple(WINOGRAD_TILES)))
+                                     kernel_sizes=winograd.KERNEL_SIZES))
     if requested == "winograd" and applies or requested == "auto" and applies and x.shape[1] >= WINOGRAD_MIN_CHANNELS:
         return "winograd"
     return "im2col"
@@ -204,9 +195,9 @@ def conv_forward(x, w, b, conv_param):
     filters = w.reshape(F, -1)                                          # (F, C * HH * WW)
     out = xp.empty((N, F, out_height, out_width), dtype=x.dtype)
     if algorithm == "winograd":
-        tile = WINOGRAD_TILES[HH]
+        tile = winograd.tile_with_fewest_products(x.shape, w.shape, pad)
         transformed_filters = winograd.transform_filters(w, tile)          # once for all chunks
-        for images in _winograd_chunks(x, w, pad):
+        for images in _winograd_chunks(x, w, pad, tile):
             xp.add(winograd.winograd_conv(x[images], w, pad, tile, U=transformed_filters), b.reshape(F, 1, 1),
                    out=out[images])
         return out, (x, w, stride, pad, algorithm)
@@ -249,18 +240,16 @@ def _conv_backward_by_im2col(dout, x, w, stride, pad):
 
 
 def _conv_backward_by_winograd(dout, x, w, pad):
-    """conv_backward of a Winograd convolution (x, w and dout numpy arrays of one dtype), in Winograd's chunks: dx as
-    the correlation of dout with the flipped filters (winograd_input_gradient), dw from the tiles of x and dout
-    (winograd_filter_gradient), both with the forward pass's tile (WINOGRAD_TILES) and its savings."""
-    K = w.shape[2]
-    tile = WINOGRAD_TILES[K]
-    # The flipped filters of the input gradient, transformed once for all chunks.
-    transformed_filters = winograd.transform_filters(winograd.gradient_filters(w), tile)
+    """conv_backward of a Winograd convolution (x, w and dout numpy arrays of one dtype), in the forward pass's chunks
+    and with its tile: dx and dw by the algorithm transposed (winograd.winograd_backward), with its savings."""
+    tile = winograd.tile_with_fewest_products(x.shape, w.shape, pad)
+    transformed_filters = winograd.transform_filters(w, tile)              # once for all chunks
     dw = np.zeros(w.shape, dtype=w.dtype)
     dx = np.empty(x.shape, dtype=x.dtype)
-    for images in _winograd_chunks(x, w, pad, dout):
-        dw += winograd.winograd_filter_gradient(x[images], dout[images], pad, K, tile)
-        dx[images] = winograd.winograd_input_gradient(dout[images], w, pad, tile, U=transformed_filters)
+    for images in _winograd_chunks(x, w, pad, tile):
+        dx[images], dw_of_chunk = winograd.winograd_backward(x[images], dout[images], w, pad, tile,
+                                                             U=transformed_filters)
+        dw += dw_of_chunk
     return dx, dw, dout.sum(axis=(0, 2, 3))
 
 

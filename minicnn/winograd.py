@@ -51,22 +51,31 @@ little on the CPU for the deep net's conv2 (64 -> 128 channels, 24x24): the tile
 the transforms move 9 times the data of x and out; forward + backward it ran 1.0 to 1.13 times as fast as im2col.
 F(4x4, 5x5) takes 8x8 tiles with 8 points (0, 1, -1, 2, -2, 1/2, -1/2, infinity) to 4x4 output blocks: 64 products
 for 16 outputs instead of 400, 6.25 times fewer, and tiles of 64 numbers per 16 outputs, 4 times the data of x and
-out. On conv2 it runs twice as fast as im2col at 16 to 37 times im2col's float32 error (1e-5 of the scale), and it is
-what the layers take for 5x5 filters (minicnn.layers.WINOGRAD_TILES). supports() admits 5x5 filters when asked to.
+out. On conv2 it runs twice as fast as im2col at 16 to 37 times im2col's float32 error (1e-5 of the scale), and the
+layers take it for 5x5 filters (see "Which tile" below). supports() admits 5x5 filters when asked to.
 
-The weight gradient runs the same algorithm with every matrix transposed. Per tile and filter the forward pass
-computes Y = A^T M A with M = sum over channels c of U_c * V_c, U_c = G g_c G^T. Y is linear in M, and the
-transpose of the map M -> A^T M A is dY -> A dY A^T: so the loss's gradient with respect to M is A dY A^T, with
-respect to U_c it is (A dY A^T) * V_c, and with respect to g_c it is G^T (that) G. Summed over the tiles of every
-image, for each of the alpha^2 positions (i, j):
-    dU[i, j] (F, C) = D[i, j] (F, tiles) @ V[i, j]^T (tiles, C),     D = A dY A^T for every (filter, tile),
-alpha^2 GEMMs again, with V the input tiles of the forward pass (transformed again from x); then dw = G^T dU G for
-every (filter, channel). The output transform A^T becomes the transform of dout's tiles, A, and the filter transform
-G the last step, G^T.
+The backward pass runs the same algorithm with every matrix transposed. Per tile and filter the forward pass computes
+Y = A^T M A with M = sum over channels c of U_c * V_c, U_c = G g_c G^T, V_c = B^T d_c B. Y is linear in M, and the
+transpose of the map M -> A^T M A is dY -> A dY A^T: so the loss's gradient with respect to M is D = A dY A^T, with
+respect to U_c it is D * V_c, and with respect to V_c the sum over filters of D * U_c. For each of the alpha^2
+positions (i, j), summed over the tiles of every image:
+    dU[i, j] (F, C) = D[i, j] (F, tiles) @ V[i, j]^T (tiles, C),    then dw = G^T dU G for every (filter, channel);
+    dV[i, j] (C, tiles) = U[i, j]^T (C, F) @ D[i, j] (F, tiles),    then dx: each tile's B dV B^T, added in where the
+                                                                    tile was cut from x (tiles overlap: they add up).
+Twice alpha^2 GEMMs, with V the input tiles of the forward pass (transformed again from x) and dout's tiles D shared.
+Each transform meets its transpose: A^T becomes the transform of dout's tiles, A; G becomes G^T, the last step of dw;
+B^T becomes B, and cutting overlapping tiles out of x becomes adding them back. (dx is also a convolution, of dout
+with the filters flipped and their channel axes swapped, which winograd_conv could compute; but that transforms dout a
+second time, with as many channels as the layer has filters.)
+
+Which tile: tile_with_fewest_products, the one whose image needs the fewest products (alpha^2 for each output tile):
+both the GEMMs' work and the transforms' data grow with that count. On the deep net: F(4x4, 5x5) for conv2, F(4x4,
+3x3) for conv3 (12x12: 9 tiles of 36 products against 36 of 16), F(2x2, 3x3) for conv4 (6x6: 4 tiles of 36 or 9 of
+16, a tie that goes to the smaller tile and its smaller rounding errors).
 
 Module layout: the matrices; the transforms in plain NumPy (the ones to read first: short einsums); winograd_conv,
-which runs the same steps with the Numba transforms of kernels/winograd_cpu.py; winograd_input_gradient;
-winograd_filter_gradient; supports.
+which runs the same steps with the Numba transforms of kernels/winograd_cpu.py; winograd_backward; supports and
+tile_with_fewest_products.
 numpy arrays only: for cupy arrays the layers keep their im2col path.
 """
 import numpy as np
@@ -158,7 +167,7 @@ def supports(x_shape, w_shape, stride, pad, kernel_sizes=(3,)):
     0 <= pad <= K - 1, a non-empty output.
 
     x_shape: (N, C, H, W), w_shape: (F, C, K, K). Shapes only: the caller also needs numpy float32 or float64 arrays.
-    kernel_sizes: (3,) by default; (3, 5) admits 5x5 filters too, as minicnn.layers asks (its WINOGRAD_TILES).
+    kernel_sizes: (3,) by default; (3, 5) admits 5x5 filters too, as minicnn.layers asks.
     Pad K - 1 is the "full" convolution the input gradient needs; more would only add zero rows.
     """
     if len(x_shape) != 4 or len(w_shape) != 4 or x_shape[1] != w_shape[1]:
@@ -167,6 +176,20 @@ def supports(x_shape, w_shape, stride, pad, kernel_sizes=(3,)):
     K = w_shape[2]
     return (K in kernel_sizes and w_shape[3] == K and stride == 1 and pad in range(K)
             and min(H, W) + 2 * pad >= K)
+
+
+def tile_with_fewest_products(x_shape, w_shape, pad):
+    """The output tile winograd_conv takes for x_shape: (N, C, H, W), w_shape: (F, C, K, K) and pad, as the layers
+    do: among the tiles TRANSFORMS has for K x K filters, the one whose image needs the fewest products (alpha^2 for
+    each tile of the output), and on a tie the smaller (see the module's docstring, "Which tile")."""
+    K = w_shape[2]
+    out_height, out_width = (size + 2 * pad - (K - 1) for size in x_shape[2:])
+
+    def products_per_image(tile):
+        tiles_high, tiles_wide = _tile_counts(out_height, out_width, tile)
+        return (tile + K - 1) ** 2 * tiles_high * tiles_wide
+
+    return min(sorted(tile for size, tile in TRANSFORMS if size == K), key=products_per_image)
 
 
 def _described(arrays, details):
@@ -274,6 +297,31 @@ def transform_dout_reference(dout, alpha, tiles_high, tiles_wide, kernel_size=3)
     return np.ascontiguousarray(D.reshape(alpha * alpha, F, -1))
 
 
+def transform_input_transposed_reference(dV, x_shape, pad, kernel_size=3):
+    """dV: (alpha^2, C, N * tiles_high * tiles_wide), the loss's gradient with respect to the input tiles V of
+    transform_input_reference(x, ...) -> dx: x_shape = (N, C, H, W), its gradient with respect to x: each tile's
+    B dv B^T added into the pixels the tile was cut from, the zero border dropped: the input transform, transposed. The
+    plain-NumPy twin of kernels.winograd_cpu.transform_input_transposed."""
+    N, C, H, W = x_shape
+    alpha = round(dV.shape[0] ** 0.5)
+    overlap = kernel_size - 1
+    step = alpha - overlap
+    B_T_tile = TRANSFORMS[kernel_size, step][0].astype(dV.dtype)
+    tiles_high, tiles_wide = _tile_counts(H + 2 * pad - overlap, W + 2 * pad - overlap, step)
+    gradients = dV.reshape(alpha, alpha, C, N, tiles_high, tiles_wide)
+    # gradients: (alpha, alpha, C, N, rows, columns) -> tiles: (N, C, rows, columns, alpha, alpha); (B dv B^T)[k, l] is
+    # the sum over i, j of B^T[i, k] dv[i, j] B^T[j, l].
+    tiles = np.einsum("ik,ijcntu,jl->nctukl", B_T_tile, gradients, B_T_tile, optimize=True)
+    padded = np.zeros((N, C, step * tiles_high + overlap, step * tiles_wide + overlap), dtype=dV.dtype)
+    # Entry (row, column) of the tile in row t, column u of tiles was cut from pixel (step * t + row, step * u +
+    # column): one strided slice of the padded plane per entry, all tiles at once. Tiles overlap: their entries add up.
+    for row in range(alpha):
+        for column in range(alpha):
+            padded[:, :, row:row + step * tiles_high:step, column:column + step * tiles_wide:step] += \
+                tiles[..., row, column]
+    return np.ascontiguousarray(padded[:, :, pad:pad + H, pad:pad + W])
+
+
 def filter_gradient(dU, kernel_size, tile=2):
     """dU: (alpha^2, F, C), the loss's gradient with respect to U = transform_filters(w, tile) -> dw: (F, C, K, K)
     with K = kernel_size, G^T dU[:, f, c] G for every filter f and channel c: transform_filters transposed (the same
@@ -314,14 +362,20 @@ def _winograd(x, w, pad, tile, transform_input, transform_output, U=None):
     return transform_output(M, (N, F, out_height, out_width), K)
 
 
-def _filter_gradient(x, dout, pad, kernel_size, tile, transform_input, transform_dout):
-    """The weight gradient, with the transforms given: alpha^2 GEMMs between the tiles of x and those of dout."""
-    alpha = tile + kernel_size - 1
+def _backward(x, dout, w, pad, tile, U, transform_input, transform_dout, transform_input_transposed):
+    """The input and weight gradients, with the transforms given: dout's tiles D, then alpha^2 GEMMs with the tiles of
+    x for dw and alpha^2 with the filters' for dx."""
+    from minicnn.kernels.winograd_cpu import empty_planes
+    K = w.shape[2]
+    alpha = tile + K - 1
+    U = transform_filters(w, tile) if U is None else _checked_filters(U, w, tile)  # (alpha^2, F, C)
     tiles_high, tiles_wide = _tile_counts(dout.shape[2], dout.shape[3], tile)
-    V = transform_input(x, alpha, pad, tiles_high, tiles_wide, kernel_size)    # (alpha^2, C, tiles)
-    D = transform_dout(dout, alpha, tiles_high, tiles_wide, kernel_size)       # (alpha^2, F, tiles)
-    dU = np.matmul(D, V.transpose(0, 2, 1))                                     # (alpha^2, F, C): the BLAS
-    return filter_gradient(dU, kernel_size, tile)
+    D = transform_dout(dout, alpha, tiles_high, tiles_wide, K)                  # (alpha^2, F, tiles)
+    V = transform_input(x, alpha, pad, tiles_high, tiles_wide, K)              # (alpha^2, C, tiles)
+    dw = filter_gradient(np.matmul(D, V.transpose(0, 2, 1)), K, tile)           # dU: (alpha^2, F, C), the BLAS
+    del V                   # before dV takes its place: the pass holds no more than the forward pass's V and M
+    dV = np.matmul(U.transpose(0, 2, 1), D, out=empty_planes(alpha * alpha, x.shape[1], D.shape[2], x.dtype))
+    return transform_input_transposed(dV, x.shape, pad, K), dw
 
 
 def winograd_conv_reference(x, w, pad, tile=2):
@@ -338,7 +392,8 @@ def winograd_conv(x, w, pad, tile=2, U=None):
     x: (N, C, H, W), w: (F, C, K, K) with K 3 or 5, both numpy float32 or both float64; pad: 0 to K - 1; tile: the
     output tile's size: for 3x3 filters 2, F(2x2, 3x3) (the default: as accurate as im2col), or 4, F(4x4, 3x3) (fewer
     products on maps of 8x8 and more, 10 to 40 times the float32 rounding error); for 5x5 filters 2, F(2x2, 5x5), or
-    4, F(4x4, 5x5) (the layers' choice: 2.25 times fewer products again, up to 1.7 times the error).
+    4, F(4x4, 5x5) (2.25 times fewer products again, up to 1.7 times the error). The layers take
+    tile_with_fewest_products.
     U: transform_filters(w, tile), (alpha^2, F, C), when the caller has it already: a layer that convolves its batch
     chunk by chunk transforms its filters once, not once a chunk.
     out: (N, F, H', W') with H' = H + 2 * pad - (K - 1), likewise W', x's dtype. ValueError when not
@@ -349,69 +404,35 @@ def winograd_conv(x, w, pad, tile=2, U=None):
     return _winograd(x, w, pad, tile, winograd_cpu.transform_input, winograd_cpu.transform_output, U)
 
 
-def gradient_filters(w):
-    """w: (F, C, K, K) -> (C, F, K, K), each filter flipped and the channel axes swapped: the filters whose
-    correlation with dout is the input gradient (see winograd_input_gradient). A view of w."""
-    return w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
-
-
-def winograd_input_gradient(dout, w, pad, tile=2, U=None):
-    """dx of out = winograd_conv(x, w, pad).
-
-    dout: (N, F, H', W'), w: (F, C, K, K) with K 3 or 5, pad: 0 to K - 1, tile: as winograd_conv's, U: (alpha^2, C,
-    F), transform_filters(gradient_filters(w), tile) when the caller has it already (else computed here)
-    -> dx: (N, C, H, W) with H = H' + (K - 1) - 2 * pad, likewise W.
-
-    Input pixel x[n, c, i, j] met filter tap (k, l) in output (i + pad - k, j + pad - l), so
-        dx[n, c, i, j] = sum over f, k, l of dout[n, f, i + pad - k, j + pad - l] * w[f, c, k, l].
-    With k' = K - 1 - k and l' = K - 1 - l that is a correlation again, of dout with the filters flipped
-    (w[f, c, K - 1 - k', K - 1 - l']) and transposed (output channel c, input channel f), reading dout at
-    (i + k' - (K - 1 - pad), j + l' - (K - 1 - pad)): padding K - 1 - pad (a 5x5 pad-2 convolution's gradient is a 5x5
-    pad-2 convolution). So the backward pass is winograd_conv once more, with the same savings.
-    """
-    if getattr(w, "ndim", 0) != 4 or getattr(dout, "ndim", 0) != 4 or dout.shape[1] != w.shape[0] \
-            or pad not in range(w.shape[2]):
-        raise ValueError(f"winograd_input_gradient: needs dout (N, F, H', W'), w (F, C, K, K) and pad 0 to K - 1 "
-                         f"(dout: {getattr(dout, 'shape', '?')}, w: {getattr(w, 'shape', '?')}, pad {pad})")
-    return winograd_conv(dout, gradient_filters(w), w.shape[2] - 1 - pad, tile, U)
-
-
-def _check_gradient_arguments(function, x, dout, pad, kernel_size, tile):
-    """Raise ValueError, naming function and the shapes, unless x: (N, C, H, W) and dout: (N, F, H', W') are numpy
-    float arrays of one dtype and dout has the output shape of a kernel_size x kernel_size convolution of x, pad pad,
-    that TRANSFORMS can compute with this tile."""
-    K = kernel_size
-    described = _described({"x": x, "dout": dout}, f"{K}x{K} filters, pad {pad}, tile {tile}")
+def _check_backward_arguments(function, x, dout, w, pad, tile):
+    """Raise ValueError, naming function and the shapes, unless winograd_conv(x, w, pad, tile) is computable and dout
+    is a numpy array of x's dtype in the shape of its output."""
+    _check_arguments(function, x, w, pad, tile)
+    described = _described({"x": x, "dout": dout, "w": w}, f"pad {pad}, tile {tile}")
     _check_numpy_floats(function, {"x": x, "dout": dout}, described)
-    if K not in KERNEL_SIZES or x.ndim != 4 or dout.ndim != 4 or pad not in range(K):
-        raise ValueError(f"{function}: needs x (N, C, H, W), dout (N, F, H', W'), K 3 or 5 and pad 0 to K - 1 "
-                         f"{described}")
-    if (K, tile) not in TRANSFORMS:
-        raise ValueError(f"{function}: tile must be {_tile_choices(K)} for {K}x{K} filters {described}")
-    out_size = tuple(size + 2 * pad - (K - 1) for size in x.shape[2:])
-    if dout.shape[0] != x.shape[0] or dout.shape[2:] != out_size or min(out_size) < 1:
-        raise ValueError(f"{function}: dout must be (N, F) + {out_size}, the output shape of this convolution of x "
-                         f"{described}")
+    K = w.shape[2]
+    out_shape = (x.shape[0], w.shape[0], *(size + 2 * pad - (K - 1) for size in x.shape[2:]))
+    if dout.shape != out_shape:
+        raise ValueError(f"{function}: dout must be {out_shape}, the output shape of this convolution {described}")
 
 
-def winograd_filter_gradient(x, dout, pad, kernel_size=3, tile=2):
-    """dw of out = winograd_conv(x, w, pad, tile) for K x K filters w, K = kernel_size (the bias's gradient is
-    dout's sum, as ever).
+def winograd_backward(x, dout, w, pad, tile=2, U=None):
+    """The input and weight gradients of out = winograd_conv(x, w, pad, tile) (the bias's gradient is dout's sum, as
+    ever), by the same algorithm with its matrices transposed (see the module's docstring).
 
-    x: (N, C, H, W), dout: (N, F, H', W') with H' = H + 2 * pad - (K - 1), likewise W', both numpy float32 or both
-    float64; pad: 0 to K - 1; tile: as winograd_conv's -> dw: (F, C, K, K), x's dtype.
-
-    dw[f, c, k, l] is the sum over n, i, j of dout[n, f, i, j] * x[n, c, i + k - pad, j + l - pad]: per output tile
-    a correlation of the input tile with the dout tile, computed as the module's docstring says, from the same input
-    tiles V as the forward pass and dout's tiles D = A dY A^T (the output transform, transposed). A layer that
-    runs its batch in chunks adds up the chunks' dw.
+    x: (N, C, H, W), dout: (N, F, H', W') with H' = H + 2 * pad - (K - 1), likewise W', w: (F, C, K, K) with K 3 or 5,
+    all numpy float32 or all float64; pad, tile: as winograd_conv's; U: transform_filters(w, tile), (alpha^2, F, C),
+    when the caller has it already (else computed here)
+    -> dx: (N, C, H, W), dw: (F, C, K, K), in x's dtype. A layer that runs its batch in chunks adds up the chunks' dw.
     """
     from minicnn.kernels import winograd_cpu
-    _check_gradient_arguments("winograd_filter_gradient", x, dout, pad, kernel_size, tile)
-    return _filter_gradient(x, dout, pad, kernel_size, tile, winograd_cpu.transform_input, winograd_cpu.transform_dout)
+    _check_backward_arguments("winograd_backward", x, dout, w, pad, tile)
+    return _backward(x, dout, w, pad, tile, U, winograd_cpu.transform_input, winograd_cpu.transform_dout,
+                     winograd_cpu.transform_input_transposed)
 
 
-def winograd_filter_gradient_reference(x, dout, pad, kernel_size=3, tile=2):
-    """winograd_filter_gradient with the plain-NumPy transforms: slower, and the version to read first."""
-    _check_gradient_arguments("winograd_filter_gradient_reference", x, dout, pad, kernel_size, tile)
-    return _filter_gradient(x, dout, pad, kernel_size, tile, transform_input_reference, transform_dout_reference)
+def winograd_backward_reference(x, dout, w, pad, tile=2):
+    """winograd_backward with the plain-NumPy transforms: slower, and the version to read first."""
+    _check_backward_arguments("winograd_backward_reference", x, dout, w, pad, tile)
+    return _backward(x, dout, w, pad, tile, None, transform_input_reference, transform_dout_reference,
+                     transform_input_transposed_reference)

@@ -91,38 +91,36 @@ def test_a_broken_backward_pass_fails_its_check(check, function, broken, monkeyp
     assert max(errors.values()) > 1e5 * GRADIENT_TOLERANCE      # fails by a wide margin, not by luck
 
 
-def winograd_input_gradient_without_the_flip(dout, w, pad, tile=2, U=None):
-    """The input gradient as a correlation with the filters transposed but not flipped (U, the transformed correct
-    filters the layer offers, is left unused)."""
-    return winograd.winograd_conv(dout, np.ascontiguousarray(w.transpose(1, 0, 2, 3)), w.shape[2] - 1 - pad, tile)
+CORRECT_WINOGRAD_BACKWARD = winograd.winograd_backward
+
+
+def winograd_input_gradient_without_the_flip(x, dout, w, pad, tile=2, U=None):
+    """dx as the correlation of dout with the filters transposed but not flipped; dw right."""
+    unflipped = np.ascontiguousarray(w.transpose(1, 0, 2, 3))
+    dx = winograd.winograd_conv(dout, unflipped, w.shape[2] - 1 - pad, winograd.tile_with_fewest_products(
+        dout.shape, unflipped.shape, w.shape[2] - 1 - pad))
+    return dx, CORRECT_WINOGRAD_BACKWARD(x, dout, w, pad, tile, U)[1]
+
+
+def winograd_filter_gradient_with_swapped_taps(x, dout, w, pad, tile=2, U=None):
+    """dw with each filter's rows and columns swapped; dx right."""
+    dx, dw = CORRECT_WINOGRAD_BACKWARD(x, dout, w, pad, tile, U)
+    return dx, dw.transpose(0, 1, 3, 2)
 
 
 WINOGRAD_CHECKS = ["conv by Winograd (stride 1, pad 1)", "conv 5x5 by Winograd (stride 1, pad 2)"]
+BROKEN_WINOGRAD = [("dx", winograd_input_gradient_without_the_flip), ("dw", winograd_filter_gradient_with_swapped_taps)]
 
 
+@pytest.mark.parametrize("gradient, broken", BROKEN_WINOGRAD, ids=[broken.__name__ for _, broken in BROKEN_WINOGRAD])
 @pytest.mark.parametrize("check", WINOGRAD_CHECKS)
-def test_a_broken_winograd_input_gradient_fails_the_conv_check(check, monkeypatch):
+def test_a_broken_winograd_backward_pass_fails_the_conv_check(check, gradient, broken, monkeypatch):
     assert max(LAYER_CHECKS[check](np.random.default_rng(0)).values()) < GRADIENT_TOLERANCE
-    monkeypatch.setattr(winograd, "winograd_input_gradient", winograd_input_gradient_without_the_flip)
+    monkeypatch.setattr(winograd, "winograd_backward", broken)
     errors = LAYER_CHECKS[check](np.random.default_rng(0))
-    print(check, {gradient: f"{error:.2e}" for gradient, error in errors.items()})
-    assert errors["dx"] > 1e5 * GRADIENT_TOLERANCE
-
-
-CORRECT_WINOGRAD_FILTER_GRADIENT = winograd.winograd_filter_gradient
-
-
-def winograd_filter_gradient_with_swapped_taps(x, dout, pad, kernel_size=3, tile=2):
-    """The weight gradient with each filter's rows and columns swapped."""
-    return CORRECT_WINOGRAD_FILTER_GRADIENT(x, dout, pad, kernel_size, tile).transpose(0, 1, 3, 2)
-
-
-@pytest.mark.parametrize("check", WINOGRAD_CHECKS)
-def test_a_broken_winograd_filter_gradient_fails_the_conv_check(check, monkeypatch):
-    monkeypatch.setattr(winograd, "winograd_filter_gradient", winograd_filter_gradient_with_swapped_taps)
-    errors = LAYER_CHECKS[check](np.random.default_rng(0))
-    print(check, {gradient: f"{error:.2e}" for gradient, error in errors.items()})
-    assert errors["dw"] > 1e5 * GRADIENT_TOLERANCE and errors["dx"] < GRADIENT_TOLERANCE
+    print(check, {name: f"{error:.2e}" for name, error in errors.items()})
+    right = {"dx": "dw", "dw": "dx"}[gradient]
+    assert errors[gradient] > 1e5 * GRADIENT_TOLERANCE and errors[right] < GRADIENT_TOLERANCE
 
 
 def test_gradient_error_is_measured_against_the_whole_gradient():

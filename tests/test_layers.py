@@ -43,19 +43,19 @@ def test_conv_matches_naive(x_shape, w_shape, stride, pad, images_per_chunk, alg
     """The whole batch in one chunk (None: the default budget, for these small cases), or 1 or 2 images a chunk, so
     that the chunks' results must land in the right images and the last chunk may be shorter; by im2col, and by
     Winograd where it applies (3x3 or 5x5, stride 1, pad <= K - 1; im2col elsewhere)."""
+    winograd_applies = w_shape[2:] in ((3, 3), (5, 5)) and stride == 1 and pad < w_shape[2]
     if images_per_chunk is not None:
         bytes_per_image = columns_bytes_per_image(x_shape, w_shape, stride, pad)
         monkeypatch.setattr(layers, "COLUMNS_CHUNK_BYTES", images_per_chunk * bytes_per_image)
-        # Winograd's chunks, sized by the forward pass; the backward pass's take the input gradient's tiles (dout's,
-        # pad K - 1 - pad) into account too, so they may hold fewer images (pad 0).
-        tile = layers.WINOGRAD_TILES.get(w_shape[2], 2)
+    if images_per_chunk is not None and winograd_applies:
+        # Winograd's chunks, the same in the forward and the backward pass.
+        tile = winograd.tile_with_fewest_products(x_shape, w_shape, pad)
         winograd_bytes_per_image = winograd.workspace_bytes_per_image(x_shape, w_shape, pad, 8, tile)
         monkeypatch.setattr(layers, "WINOGRAD_CHUNK_BYTES", images_per_chunk * winograd_bytes_per_image)
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
     conv_param = {"stride": stride, "pad": pad, "algorithm": algorithm}
     out, cache = layers.conv_forward(x, w, b, conv_param)
-    winograd_applies = w_shape[2:] in ((3, 3), (5, 5)) and stride == 1 and pad < w_shape[2]
     assert layers.conv_algorithm(x, w, conv_param) == ("winograd" if algorithm == "winograd" and winograd_applies
                                                        else "im2col")
     reference, reference_cache = layers.conv_forward_naive(x, w, b, {"stride": stride, "pad": pad})
@@ -235,37 +235,25 @@ def test_winograd_layers_transform_their_filters_once_per_call_not_per_chunk(mon
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(2)
     out, cache = layers.conv_forward(x, w, b, {"stride": 1, "pad": 1, "algorithm": "winograd"})
     layers.conv_backward(out, cache)
-    assert calls == [w_shape, (3, 2, 3, 3)]         # the filters, then the flipped ones of the input gradient
+    assert calls == [w_shape, w_shape]              # once in each pass
 
 
-@pytest.mark.parametrize("K, tile", [(3, 2), (5, 4)])
-def test_winograd_layers_take_the_tile_of_their_filter_size(K, tile, monkeypatch):
-    """3x3 filters by F(2x2, 3x3), 5x5 by F(4x4, 5x5) (layers.WINOGRAD_TILES), in all three convolutions of a step:
-    a layer that fell back to another tile would still compute the right numbers, only slower."""
+@pytest.mark.parametrize("size, K, tile", [(12, 3, 4), (6, 3, 2), (8, 5, 4)])
+def test_winograd_layers_take_the_tile_with_fewest_products(size, K, tile, monkeypatch):
+    """A 3x3 layer on 12x12 maps by F(4x4, 3x3) (as the deep net's conv3), on 6x6 by F(2x2, 3x3) (conv4), a 5x5 layer
+    by F(4x4, 5x5) (conv2), in the forward and the backward pass (winograd.tile_with_fewest_products): a layer that
+    fell back to another tile would still compute the right numbers, only slower."""
     tiles = []
-    for name in ("winograd_conv", "winograd_input_gradient", "winograd_filter_gradient"):
+    for name in ("winograd_conv", "winograd_backward"):
         function = getattr(winograd, name)
         monkeypatch.setattr(winograd, name, lambda *args, function=function, name=name, **kwargs:
                             tiles.append((name, inspect.signature(function).bind(*args, **kwargs).arguments["tile"]))
                             or function(*args, **kwargs))
     rng = np.random.default_rng(3)
-    x, w, b = rng.standard_normal((2, 64, 9, 9)), rng.standard_normal((3, 64, K, K)), rng.standard_normal(3)
+    x, w, b = rng.standard_normal((2, 64, size, size)), rng.standard_normal((3, 64, K, K)), rng.standard_normal(3)
     out, cache = layers.conv_forward(x, w, b, {"stride": 1, "pad": K // 2})
     layers.conv_backward(out, cache)
-    # (winograd_input_gradient calls winograd_conv in turn)
-    assert set(tiles) == {("winograd_conv", tile), ("winograd_filter_gradient", tile),
-                          ("winograd_input_gradient", tile)}
-
-
-def test_winograd_backward_chunks_hold_the_input_gradients_tiles_too(monkeypatch):
-    """At pad 0 the input gradient convolves dout padded 2: 9 tiles an image here against the forward pass's 4. With
-    room for 2 images of the forward pass, the backward pass must take 1 at a time."""
-    x, w, pad = np.zeros((8, 4, 6, 6)), np.zeros((4, 4, 3, 3)), 0
-    dout = np.zeros((8, 4, 4, 4))
-    forward_bytes_per_image = winograd.workspace_bytes_per_image(x.shape, w.shape, pad, 8)
-    monkeypatch.setattr(layers, "WINOGRAD_CHUNK_BYTES", 2 * forward_bytes_per_image)
-    assert len(layers._winograd_chunks(x, w, pad)) == 4
-    assert len(layers._winograd_chunks(x, w, pad, dout)) == 8
+    assert set(tiles) == {("winograd_conv", tile), ("winograd_backward", tile)}
 
 
 @pytest.mark.parametrize("x_dtype, w_dtype", [(np.float32, np.float64), (np.float64, np.float32)])
