@@ -236,7 +236,7 @@ def _transform_input_transposed(dV, dx, alpha, step, pad, tiles_high, tiles_wide
         for n in range(N):
             padded[:] = 0
             for tile_row in range(tiles_high):
-                # (dV B^T) for all the tiles of this row of tiles: B times row i of each tile (plane alpha * i + j
+                # dv B^T for each tile dv of this row of tiles: B times row i of the tile (plane alpha * i + j
                 # holds entry (i, j)), added into the band, where neighbouring tiles overlap.
                 band[:] = 0
                 for i in range(alpha):
@@ -298,6 +298,14 @@ def empty_planes(count, rows, columns, dtype):
     return planes[:, :size].reshape(count, rows, columns)
 
 
+def _check_tile_count(function, planes, tiles, shape):
+    """Raise ValueError unless planes, an (alpha^2, rows, tiles) array, holds this many tiles (for an array of this
+    shape): the kernels index it without bounds checks, so a wrong count would read past its end."""
+    if planes.ndim != 3 or planes.shape[2] != tiles:
+        raise ValueError(f"{function}: expected (alpha^2, rows, {tiles}) for the tiles of {tuple(shape)}, got "
+                         f"{planes.shape}")
+
+
 def transform_input(x, alpha, pad, tiles_high, tiles_wide, kernel_size=3):
     """x: (N, C, H, W) float32 or float64, alpha: 4, 6 or 8, the tiles of a kernel_size x kernel_size filter -> V:
     (alpha^2, C, N * tiles_high * tiles_wide), the input tiles B^T d B in the layout above. The tiles must cover the
@@ -316,8 +324,10 @@ def transform_output(M, out_shape, kernel_size=3):
     N, F, out_height, out_width = out_shape
     alpha = round(M.shape[0] ** 0.5)
     step = alpha - (kernel_size - 1)
+    tiles_high, tiles_wide = -(-out_height // step), -(-out_width // step)
+    _check_tile_count("transform_output", M, N * tiles_high * tiles_wide, out_shape)
     out = np.empty(out_shape, dtype=M.dtype)
-    return _transform_output(M, out, alpha, step, -(-out_height // step), -(-out_width // step))
+    return _transform_output(M, out, alpha, step, tiles_high, tiles_wide)
 
 
 def transform_dout(dout, alpha, tiles_high, tiles_wide, kernel_size=3):
@@ -340,5 +350,7 @@ def transform_input_transposed(dV, x_shape, pad, kernel_size=3):
     alpha = round(dV.shape[0] ** 0.5)
     step = alpha - (kernel_size - 1)
     out_height, out_width = H + 2 * pad - (kernel_size - 1), W + 2 * pad - (kernel_size - 1)
+    tiles_high, tiles_wide = -(-out_height // step), -(-out_width // step)
+    _check_tile_count("transform_input_transposed", dV, N * tiles_high * tiles_wide, x_shape)
     dx = np.empty(x_shape, dtype=dV.dtype)
-    return _transform_input_transposed(dV, dx, alpha, step, pad, -(-out_height // step), -(-out_width // step))
+    return _transform_input_transposed(dV, dx, alpha, step, pad, tiles_high, tiles_wide)

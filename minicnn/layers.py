@@ -20,7 +20,7 @@ from minicnn.naive import (conv_backward_naive, conv_forward_naive,  # noqa: F40
 
 MODES = ("train", "test")
 COLUMNS_CHUNK_BYTES = 8 * 2 ** 20   # im2col columns unfolded at once on the CPU; see _image_chunks
-WINOGRAD_CHUNK_BYTES = 32 * 2 ** 20  # Winograd's transformed tiles and products held at once; see _winograd_chunks
+WINOGRAD_CHUNK_BYTES = 128 * 2 ** 20  # Winograd's transformed tiles and products held at once; see _winograd_chunks
 CONV_ALGORITHMS = ("auto", "im2col", "winograd")
 WINOGRAD_MIN_CHANNELS = 64          # 'auto' takes Winograd from this many input channels on; see conv_algorithm
 
@@ -123,8 +123,10 @@ def _winograd_chunks(x, w, pad, tile):
     tiles and products (WINOGRAD_CHUNK_BYTES). The backward pass (winograd_backward) holds no more per image: dout's
     tiles in place of the products, and the tiles of x, then their gradients.
 
-    Bigger than im2col's chunks, because Winograd's GEMMs are alpha^2 (16 or 64) small ones per chunk, (F, C) @ (C,
-    tiles), that each read all of one transformed filter matrix: a few more tiles per chunk make them faster.
+    Bigger than im2col's chunks, because Winograd's GEMMs are alpha^2 (16, 36 or 64) small ones per chunk, (F, C) @
+    (C, tiles), that each read all of one transformed filter matrix: more tiles per chunk make them faster. (Measured
+    on the deep net: 128 MB, the whole batch for conv3 and conv4, made conv4's backward pass 10 to 15% faster than 32
+    MB, and a training step 5% faster, for 16 MB more at its peak; benchmarks/RESULTS.md.)
     """
     bytes_per_image = winograd.workspace_bytes_per_image(x.shape, w.shape, pad, x.dtype.itemsize, tile)
     return _image_chunks(x, bytes_per_image, WINOGRAD_CHUNK_BYTES)
@@ -158,11 +160,11 @@ def conv_algorithm(x, w, conv_param):
                   winograd.tile_with_fewest_products (F(4x4, 5x5) for the deep net's conv2, F(4x4, 3x3) for conv3,
                   F(2x2, 3x3) for conv4); im2col elsewhere;
       'auto'      Winograd where it applies and was measured faster (at least WINOGRAD_MIN_CHANNELS input
-                  channels), else im2col. With few channels its transforms, a pass over 4 times the input and 4 times
-                  the output, cost more than the 16 (or 64) small GEMMs (F, C) @ (C, tiles) save: the shallow net's
-                  3x3 conv2 (32 -> 64 channels) ran 1.4x slower by Winograd than by im2col, forward + backward with
-                  the weight gradient by Winograd too; the deep net's conv3 and conv4 (3x3, 128 and 512 input
-                  channels) ran faster, and its 5x5 conv2 (64 input channels) twice as fast (benchmarks/RESULTS.md).
+                  channels), else im2col. With few channels its transforms, passes over 2.25 to 4 times the input
+                  and the output, cost more than its alpha^2 small GEMMs (F, C) @ (C, tiles) save: the shallow net's
+                  3x3 conv2 (32 -> 64 channels, 48x48) ran 1.2 to 1.3x slower by Winograd F(4x4, 3x3) than by
+                  im2col, forward + backward; the deep net's conv3 and conv4 (3x3, 128 and 512 input channels) ran
+                  faster, and its 5x5 conv2 (64 input channels) twice as fast (benchmarks/RESULTS.md).
                   The threshold was measured on 3x3 filters; the deep net has no 5x5 layer with fewer channels.
     The backward pass follows: Winograd computes the input and weight gradients of a Winograd convolution too.
     """

@@ -34,10 +34,11 @@ Output tiles are 2x2, so neighbouring 4x4 input tiles overlap by 2 rows or colum
 Over channels the elementwise products are summed, and for each of the 16 positions (i, j) that sum is a matrix
 product: with U = G g G^T for every (filter, channel) and V = B^T d B for every (channel, tile),
     M[i, j] (F, tiles) = U[i, j] (F, C) @ V[i, j] (C, tiles),
-16 GEMMs that np.matmul hands to the BLAS in one batched call. The transforms are cheap additions next to them.
+16 GEMMs that np.matmul hands to the BLAS in one batched call. The transforms are only additions, but they carry
+every tile through memory: on the CPU they take about as long as the GEMMs (benchmarks/RESULTS.md).
 
 Larger tiles save more: F(4x4, 3x3) takes a 6x6 tile to a 4x4 output block with 36 products instead of 144 (the
-option tile=4). It pays on maps of 8x8 and more (on 6x6 outputs it computes 8x8 and saves nothing), at the price of
+option tile=4). It pays from 7x7 outputs on (on 5x5 and 6x6 it computes 8x8 and ties: see "Which tile"), at the price of
 10 to 40 times the float32 rounding error of F(2x2, 3x3) (1e-5 to 2e-5 of the output's scale on the deep net's
 layers).
 
@@ -168,7 +169,7 @@ def supports(x_shape, w_shape, stride, pad, kernel_sizes=(3,)):
 
     x_shape: (N, C, H, W), w_shape: (F, C, K, K). Shapes only: the caller also needs numpy float32 or float64 arrays.
     kernel_sizes: (3,) by default; (3, 5) admits 5x5 filters too, as minicnn.layers asks.
-    Pad K - 1 is the "full" convolution the input gradient needs; more would only add zero rows.
+    Pad K - 1 is the most that still lets every output see a pixel of x; more would only add outputs of zeros.
     """
     if len(x_shape) != 4 or len(w_shape) != 4 or x_shape[1] != w_shape[1]:
         return False
@@ -189,7 +190,7 @@ def tile_with_fewest_products(x_shape, w_shape, pad):
         tiles_high, tiles_wide = _tile_counts(out_height, out_width, tile)
         return (tile + K - 1) ** 2 * tiles_high * tiles_wide
 
-    return min(sorted(tile for size, tile in TRANSFORMS if size == K), key=products_per_image)
+    return min((tile for size, tile in TRANSFORMS if size == K), key=lambda tile: (products_per_image(tile), tile))
 
 
 def _described(arrays, details):

@@ -96,9 +96,7 @@ CORRECT_WINOGRAD_BACKWARD = winograd.winograd_backward
 
 def winograd_input_gradient_without_the_flip(x, dout, w, pad, tile=2, U=None):
     """dx as the correlation of dout with the filters transposed but not flipped; dw right."""
-    unflipped = np.ascontiguousarray(w.transpose(1, 0, 2, 3))
-    dx = winograd.winograd_conv(dout, unflipped, w.shape[2] - 1 - pad, winograd.tile_with_fewest_products(
-        dout.shape, unflipped.shape, w.shape[2] - 1 - pad))
+    dx = winograd.winograd_conv(dout, np.ascontiguousarray(w.transpose(1, 0, 2, 3)), w.shape[2] - 1 - pad, tile)
     return dx, CORRECT_WINOGRAD_BACKWARD(x, dout, w, pad, tile, U)[1]
 
 

@@ -443,3 +443,14 @@ def test_filters_of_the_wrong_shape_or_dtype_are_refused():
 ])
 def test_the_tile_with_fewest_products_per_image(x_shape, w_shape, pad, tile):
     assert winograd.tile_with_fewest_products(x_shape, w_shape, pad) == tile
+
+
+@pytest.mark.parametrize("function, planes, shape, arguments", [
+    (winograd_cpu.transform_output, np.zeros((16, 3, 7)), (2, 3, 5, 5), ()),
+    (winograd_cpu.transform_input_transposed, np.zeros((16, 3, 7)), (2, 3, 5, 5), (1,)),
+], ids=["transform_output", "transform_input_transposed"])
+def test_kernels_refuse_planes_with_the_wrong_number_of_tiles(function, planes, shape, arguments):
+    """The Numba loops index without bounds checks: 7 tiles where a 5x5 output in 2x2 blocks of 2 images needs 18
+    would read past the array's end, so the wrappers refuse it."""
+    with pytest.raises(ValueError, match=rf"{function.__name__}: expected \(alpha\^2, rows, 18\) .* got \(16, 3, 7\)"):
+        function(planes, shape, *arguments)
