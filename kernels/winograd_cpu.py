@@ -3,9 +3,10 @@ cuts x into overlapping alpha x alpha tiles and transforms each to B^T d B; the 
 tile's alpha x alpha products m into the step x step output block A^T m A and puts it in place; and, for the backward
 pass, the transposes of these two: dout's step x step blocks y to A y A^T (the output transform, transposed), and the
 tiles' gradients dv back to B dv B^T, added into the input gradient where each tile was cut from x (the input
-transform, transposed). Four sizes: F(2x2, 3x3), alpha = 4, step 2; F(4x4, 3x3), alpha = 6, step 4; F(2x2, 5x5),
-alpha = 6, step 2; F(4x4, 5x5), alpha = 8, step 4. The helpers tell them apart by the lengths of their arguments,
-so they know exactly these four (the keys of minicnn.winograd.TRANSFORMS): a new size needs its own branch in each.
+transform, transposed). Five sizes: F(2x2, 3x3), alpha = 4, step 2; F(3x3, 3x3), alpha = 5, step 3; F(4x4, 3x3),
+alpha = 6, step 4; F(2x2, 5x5), alpha = 6, step 2; F(4x4, 5x5), alpha = 8, step 4. The helpers tell them apart by the
+lengths of their arguments, so they know exactly these five (the keys of minicnn.winograd.TRANSFORMS): a new size
+needs its own branch in each.
 Neighbouring input tiles overlap by alpha - step = K - 1, a K x K filter's reach.
 
 B^T, B, A^T and A appear here as the additions they stand for (_times_b_transpose, _times_b, _times_a_transpose,
@@ -40,10 +41,17 @@ CACHE_LINE_BYTES = 64
 
 @numba.njit(cache=True, inline="always")
 def _times_b_transpose(d, out):
-    """out = B^T @ d for one row or column d of a tile: length 4 for F(2x2, 3x3), 6 for F(4x4, 3x3) and F(2x2, 5x5)
-    (the same six points, so the same B^T), 8 for F(4x4, 5x5)."""
+    """out = B^T @ d for one row or column d of a tile: length 4 for F(2x2, 3x3), 5 for F(3x3, 3x3), 6 for F(4x4, 3x3)
+    and F(2x2, 5x5) (the same six points, so the same B^T), 8 for F(4x4, 5x5)."""
     if d.shape[0] == 4:
         out[0], out[1], out[2], out[3] = d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]
+    elif d.shape[0] == 5:
+        two, three = d.dtype.type(2), d.dtype.type(3)   # in the tile's dtype, as below
+        out[0] = two * (d[0] - d[2]) - d[1] + d[3]
+        out[1] = d[3] - two * d[1] - d[2]
+        out[2] = two * d[1] - three * d[2] + d[3]
+        out[3] = d[3] - d[1]
+        out[4] = two * (d[1] - d[3]) - d[2] + d[4]
     elif d.shape[0] == 6:
         # The constants in the tile's own dtype: a bare 4 would be an int64, and make float32 arithmetic float64.
         two, four, five = d.dtype.type(2), d.dtype.type(4), d.dtype.type(5)
@@ -71,11 +79,15 @@ def _times_b_transpose(d, out):
 
 @numba.njit(cache=True, inline="always")
 def _times_a_transpose(m, out):
-    """out = A^T @ m for one row or column m of a tile's products: length 4 -> 2 outputs (F(2x2, 3x3)), 6 -> 2
-    outputs (F(2x2, 5x5)), 6 -> 4 outputs (F(4x4, 3x3)) or 8 -> 4 outputs (F(4x4, 5x5)); the lengths tell them apart."""
+    """out = A^T @ m for one row or column m of a tile's products: length 4 -> 2 outputs (F(2x2, 3x3)), 5 -> 3
+    (F(3x3, 3x3)), 6 -> 2 (F(2x2, 5x5)), 6 -> 4 (F(4x4, 3x3)) or 8 -> 4 (F(4x4, 5x5)); the lengths tell them apart."""
     two, four, eight = m.dtype.type(2), m.dtype.type(4), m.dtype.type(8)    # not int64: see _times_b_transpose
     if m.shape[0] == 4:
         out[0], out[1] = m[0] + m[1] + m[2], m[1] - m[2] - m[3]
+    elif m.shape[0] == 5:
+        out[0] = m[0] + m[1] + m[2] + m[3]
+        out[1] = m[1] - m[2] + two * m[3]
+        out[2] = m[1] + m[2] + four * m[3] + m[4]
     elif m.shape[0] == 8:
         # The rows of minicnn.winograd.A_T_8x8: each pair of opposite points, a and -a, enters as a sum (times even
         # powers of a) and a difference (times odd powers).
@@ -100,11 +112,14 @@ def _times_a_transpose(m, out):
 @numba.njit(cache=True, inline="always")
 def _times_a(y, out):
     """out = A @ y for one row or column y of a block of dout, A = (A^T)^T: length 2 -> 4 (F(2x2, 3x3)) or 6
-    (F(2x2, 5x5)), 4 -> 6 (F(4x4, 3x3)) or 8 (F(4x4, 5x5)). Each output is a column of A^T in minicnn.winograd, read
-    downwards."""
+    (F(2x2, 5x5)), 3 -> 5 (F(3x3, 3x3)), 4 -> 6 (F(4x4, 3x3)) or 8 (F(4x4, 5x5)). Each output is a column of A^T in
+    minicnn.winograd, read downwards."""
     two, four, eight = y.dtype.type(2), y.dtype.type(4), y.dtype.type(8)    # not int64: see _times_b_transpose
     if out.shape[0] == 4:
         out[0], out[1], out[2], out[3] = y[0], y[0] + y[1], y[0] - y[1], -y[1]
+    elif out.shape[0] == 5:
+        out[0], out[1], out[2] = y[0], y[0] + y[1] + y[2], y[0] - y[1] + y[2]
+        out[3], out[4] = y[0] + two * y[1] + four * y[2], y[2]
     elif y.shape[0] == 2:
         out[0], out[1], out[2] = y[0], y[0] + y[1], y[0] - y[1]
         out[3], out[4], out[5] = y[0] + two * y[1], y[0] - two * y[1], y[1]
@@ -131,10 +146,17 @@ def _times_a(y, out):
 
 @numba.njit(cache=True, inline="always")
 def _times_b(v, out):
-    """out = B @ v for one row or column v of a tile of the input gradient, B = (B^T)^T: length 4, 6 or 8, as for
+    """out = B @ v for one row or column v of a tile of the input gradient, B = (B^T)^T: length 4, 5, 6 or 8, as for
     _times_b_transpose. Each output is a column of B^T in minicnn.winograd, read downwards."""
     if v.shape[0] == 4:
         out[0], out[1], out[2], out[3] = v[0], v[1] - v[2] + v[3], v[1] + v[2] - v[0], -v[3]
+    elif v.shape[0] == 5:
+        two, three = v.dtype.type(2), v.dtype.type(3)   # not int64: see _times_b_transpose
+        out[0] = two * v[0]
+        out[1] = two * (v[2] - v[1] + v[4]) - v[0] - v[3]
+        out[2] = -two * v[0] - v[1] - three * v[2] - v[4]
+        out[3] = v[0] + v[1] + v[2] + v[3] - two * v[4]
+        out[4] = v[4]
     elif v.shape[0] == 6:
         two, four, five = v.dtype.type(2), v.dtype.type(4), v.dtype.type(5)   # not int64: see _times_b_transpose
         out[0] = four * v[0]
@@ -307,7 +329,7 @@ def _check_tile_count(function, planes, tiles, shape):
 
 
 def transform_input(x, alpha, pad, tiles_high, tiles_wide, kernel_size=3):
-    """x: (N, C, H, W) float32 or float64, alpha: 4, 6 or 8, the tiles of a kernel_size x kernel_size filter -> V:
+    """x: (N, C, H, W) float32 or float64, alpha: 4, 5, 6 or 8, the tiles of a kernel_size x kernel_size filter -> V:
     (alpha^2, C, N * tiles_high * tiles_wide), the input tiles B^T d B in the layout above. The tiles must cover the
     output: step * tiles_high >= H + 2 * pad - (kernel_size - 1) with step = alpha - (kernel_size - 1), likewise W."""
     N, C = x.shape[:2]
@@ -317,7 +339,7 @@ def transform_input(x, alpha, pad, tiles_high, tiles_wide, kernel_size=3):
 
 
 def transform_output(M, out_shape, kernel_size=3):
-    """M: (alpha^2, F, N * tiles_high * tiles_wide) (any strides; empty_planes' are the fast ones), alpha 4, 6 or 8, the
+    """M: (alpha^2, F, N * tiles_high * tiles_wide) (any strides; empty_planes' are the fast ones), alpha 4 to 8, the
     products for a kernel_size x kernel_size filter
     -> out: out_shape = (N, F, H', W'), each tile's A^T m A put in place, with tiles_high = ceil(H' / step),
     tiles_wide = ceil(W' / step), step = alpha - (kernel_size - 1)."""
@@ -332,7 +354,7 @@ def transform_output(M, out_shape, kernel_size=3):
 
 def transform_dout(dout, alpha, tiles_high, tiles_wide, kernel_size=3):
     """dout: (N, F, H', W') float32 or float64, the gradient of a kernel_size x kernel_size convolution's output,
-    alpha: 4, 6 or 8 -> D: (alpha^2, F, N * tiles_high * tiles_wide), each step x step block y of dout taken to A y A^T,
+    alpha: 4 to 8 -> D: (alpha^2, F, N * tiles_high * tiles_wide), each step x step block y of dout taken to A y A^T,
     in the layout above, with step = alpha - (kernel_size - 1), tiles_high = ceil(H' / step), likewise tiles_wide."""
     N, F = dout.shape[:2]
     D = empty_planes(alpha * alpha, F, N * tiles_high * tiles_wide, dout.dtype)
@@ -342,7 +364,7 @@ def transform_dout(dout, alpha, tiles_high, tiles_wide, kernel_size=3):
 
 def transform_input_transposed(dV, x_shape, pad, kernel_size=3):
     """dV: (alpha^2, C, N * tiles_high * tiles_wide), the loss's gradient with respect to the input tiles V of
-    transform_input(x, alpha, pad, tiles_high, tiles_wide, kernel_size), alpha 4, 6 or 8 -> dx: x_shape = (N, C, H, W),
+    transform_input(x, alpha, pad, tiles_high, tiles_wide, kernel_size), alpha 4 to 8 -> dx: x_shape = (N, C, H, W),
     the gradient with respect to x: each tile's B dv B^T added in where its tile was cut from x (tiles overlap by
     kernel_size - 1, so a pixel gathers from several), the zero border dropped. The transpose of transform_input, with
     tiles_high and tiles_wide those of the convolution's output, as transform_output finds them."""

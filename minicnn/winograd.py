@@ -1,5 +1,5 @@
-"""Winograd minimal filtering: 3x3 and 5x5 stride-1 convolution with 2.25 (or 4) and 6.25 (or 2.78) times fewer
-multiplications than im2col.
+"""Winograd minimal filtering: 3x3 and 5x5 stride-1 convolution with 2.25 (or 3.24, or 4) and 6.25 (or 2.78) times
+fewer multiplications than im2col.
 
 The idea in one dimension, F(2, 3): two outputs of a 3-tap filter g over four inputs d,
 
@@ -38,9 +38,10 @@ product: with U = G g G^T for every (filter, channel) and V = B^T d B for every 
 every tile through memory: on the CPU they take about as long as the GEMMs (benchmarks/RESULTS.md).
 
 Larger tiles save more: F(4x4, 3x3) takes a 6x6 tile to a 4x4 output block with 36 products instead of 144 (the
-option tile=4). It pays from 7x7 outputs on (on 5x5 and 6x6 it computes 8x8 and ties: see "Which tile"), at the price of
-10 to 40 times the float32 rounding error of F(2x2, 3x3) (1e-5 to 2e-5 of the output's scale on the deep net's
-layers).
+option tile=4), at the price of 10 to 40 times the float32 rounding error of F(2x2, 3x3) (about 1e-5 of the output's
+scale on the deep net's layers). In between, F(3x3, 3x3) (tile=3: 5 points, 0, 1, -1, 2 and infinity) takes a 5x5
+tile to a 3x3 block with 25 products instead of 81; it fits 6x6 maps exactly, where the 4x4 blocks would compute
+8x8, with 8 to 11 times F(2x2, 3x3)'s error. Which one pays depends on the map's size: see "Which tile".
 
 Larger filters work the same way. F(2x2, 5x5) multiplies a degree-1 polynomial by the 5-tap filter polynomial
 g0 + g1 t + ... + g4 t^4: the product has degree 5, so it needs 6 points, the same 0, 1, -1, 2, -2 and infinity as
@@ -69,10 +70,11 @@ B^T becomes B, and cutting overlapping tiles out of x becomes adding them back. 
 with the filters flipped and their channel axes swapped, which winograd_conv could compute; but that transforms dout a
 second time, with as many channels as the layer has filters.)
 
-Which tile: tile_with_fewest_products, the one whose image needs the fewest products (alpha^2 for each output tile):
-both the GEMMs' work and the transforms' data grow with that count. On the deep net: F(4x4, 5x5) for conv2, F(4x4,
-3x3) for conv3 (12x12: 9 tiles of 36 products against 36 of 16), F(2x2, 3x3) for conv4 (6x6: 4 tiles of 36 or 9 of
-16, a tie that goes to the smaller tile and its smaller rounding errors).
+Which tile: tile_with_fewest_products, the one whose image needs the fewest products (alpha^2 for each output tile;
+on a tie the smaller tile, for its smaller rounding errors): both the GEMMs' work and the transforms' data grow with
+that count. On the deep net: F(4x4, 5x5) for conv2, F(4x4, 3x3) for conv3 (12x12: 9 tiles of 36 products against 16
+of 25 or 36 of 16), F(3x3, 3x3) for conv4 (6x6: 4 tiles of 25 against 4 of 36 or 9 of 16). Measured on their forward
+passes (benchmarks/RESULTS.md), the order of the counts is the order of the times.
 
 Module layout: the matrices; the transforms in plain NumPy (the ones to read first: short einsums); winograd_conv,
 which runs the same steps with the Numba transforms of kernels/winograd_cpu.py; winograd_backward; supports and
@@ -113,6 +115,25 @@ A_T_4x4 = np.array([[1, 1, 1, 1, 1, 0],
                     [0, 1, -1, 2, -2, 0],
                     [0, 1, 1, 4, 4, 0],
                     [0, 1, -1, 8, -8, 1]], dtype=np.float64)
+
+# F(3x3, 3x3): 5 points, 0, 1, -1, 2 and infinity, for a 3x3 output block from a 5x5 tile with 25 products instead
+# of 3 * 3 * 9 = 81, 3.24 times fewer: made for 6x6 maps (the deep net's conv4), which it covers with 4 tiles of 25
+# products where F(2x2, 3x3) needs 9 of 16 and F(4x4, 3x3) 4 of 36. The recipe of F(4x4, 5x5) below: row a of B^T
+# holds the coefficients of the product of (t - b) over the other finite points b (the last row: over all four), row a
+# of G is [1, a, a^2] divided by the product of (a - b) over the other finite points, column a of A^T is [1, a, a^2].
+B_T_3x3_3x3 = np.array([[2, -1, -2, 1, 0],
+                        [0, -2, -1, 1, 0],
+                        [0, 2, -3, 1, 0],
+                        [0, -1, 0, 1, 0],
+                        [0, 2, -1, -2, 1]], dtype=np.float64)
+G_3x3_3x3 = np.array([[1 / 2, 0, 0],
+                      [-1 / 2, -1 / 2, -1 / 2],
+                      [-1 / 6, 1 / 6, -1 / 6],
+                      [1 / 6, 1 / 3, 2 / 3],
+                      [0, 0, 1]], dtype=np.float64)
+A_T_3x3_3x3 = np.array([[1, 1, 1, 1, 0],
+                        [0, 1, -1, 2, 0],
+                        [0, 1, 1, 4, 1]], dtype=np.float64)
 
 # F(2x2, 5x5): the 6 points of F(4x4, 3x3), so B^T is B_T_4x4. G (6x5) evaluates the 5 taps at 0, 1, -1, 2, -2 and
 # infinity, with that construction's scale factors 1/4, -1/6, -1/6, 1/24, 1/24, 1 (the interpolation's divisions,
@@ -157,7 +178,8 @@ A_T_8x8 = np.array([[1, 1, 1, 1, 1, 1, 1, 0],
 
 # (filter size, output tile size) -> (B^T, G, A^T). A K x K filter and m x m output tiles read input tiles of
 # alpha = m + K - 1 rows and columns (the rows of B^T), which overlap by K - 1.
-TRANSFORMS = {(3, 2): (B_T, G, A_T), (3, 4): (B_T_4x4, G_4x4, A_T_4x4), (5, 2): (B_T_4x4, G_5x5, A_T_5x5),
+TRANSFORMS = {(3, 2): (B_T, G, A_T), (3, 3): (B_T_3x3_3x3, G_3x3_3x3, A_T_3x3_3x3),
+              (3, 4): (B_T_4x4, G_4x4, A_T_4x4), (5, 2): (B_T_4x4, G_5x5, A_T_5x5),
               (5, 4): (B_T_8x8, G_5x5_4x4, A_T_8x8)}
 KERNEL_SIZES = (3, 5)
 
@@ -250,7 +272,7 @@ def transform_filters(w, tile=2):
 
 
 def transform_input_reference(x, alpha, pad, tiles_high, tiles_wide, kernel_size=3):
-    """x: (N, C, H, W), alpha: 4, 6 or 8, the tiles of a kernel_size x kernel_size filter -> V: (alpha^2, C, N *
+    """x: (N, C, H, W), alpha: 4, 5, 6 or 8, the tiles of a kernel_size x kernel_size filter -> V: (alpha^2, C, N *
     tiles_high * tiles_wide), the input tiles B^T d B (layout in kernels/winograd_cpu.py); the plain-NumPy twin of
     kernels.winograd_cpu.transform_input."""
     N, C, H, W = x.shape

@@ -14,7 +14,7 @@ from minicnn.kernels import winograd_cpu
 
 FLOAT32_ROUNDING = 2.0 ** -24       # unit round-off of float32
 TILES = [2, 4]
-ALGORITHMS = [(3, 2), (3, 4), (5, 2), (5, 4)]   # (filter size K, output tile): the keys of winograd.TRANSFORMS
+ALGORITHMS = [(3, 2), (3, 3), (3, 4), (5, 2), (5, 4)]   # (filter size K, output tile): the keys of winograd.TRANSFORMS
 
 # (N, C, F, H, W, pad) for each filter size: the odd shapes of every pad, outputs of one row or column (H' = 1), and
 # an even square.
@@ -45,9 +45,9 @@ def inputs(case, dtype, seed=0, kernel_size=3):
 
 def float32_tolerance(tile, kernel_size):
     """The float32 bound for two orders of the same Winograd sums, relative to the largest entry: an entry of B^T d B
-    sums up to alpha^2 values (16, 36 or 64 for alpha = 4, 6, 8), an output alpha^2 products; each sum is rounded, in
-    a different order in the two versions. With 6x6 and 8x8 tiles the coefficients reach 25 to 64 (products of B^T's
-    or A^T's entries), so the sums cancel more: relative to the largest entry their rounding errors grow
+    sums up to alpha^2 values (16, 25, 36 or 64 for alpha = 4, 5, 6, 8), an output alpha^2 products; each sum is
+    rounded, in a different order in the two versions. With 5x5 to 8x8 tiles the coefficients reach 9 to 64 (products
+    of B^T's or A^T's entries), so the sums cancel more: relative to the largest entry their rounding errors grow
     accordingly."""
     return (16 if tile + kernel_size - 1 == 4 else 256) * FLOAT32_ROUNDING
 
@@ -182,18 +182,19 @@ def test_float32_error_of_4x4_tiles_is_larger_but_acceptable():
 
 def rounding_growth(K, tile):
     """How much Winograd's transforms can grow the magnitudes summed, against the direct sum of K taps, in two
-    dimensions: (largest row sum of |A^T| diag(|G| 1) |B^T|, over K)^2. 7.1 for F(2x2, 3x3), 256 for F(4x4, 3x3), 133
-    for F(2x2, 5x5), 301 for F(4x4, 5x5)."""
+    dimensions: (largest row sum of |A^T| diag(|G| 1) |B^T|, over K)^2. 7.1 for F(2x2, 3x3), 66 for F(3x3, 3x3), 256
+    for F(4x4, 3x3), 133 for F(2x2, 5x5), 301 for F(4x4, 5x5)."""
     B_T_tile, G_tile, A_T_tile = winograd.TRANSFORMS[K, tile]
     reach = np.abs(A_T_tile) @ np.diag(np.abs(G_tile).sum(axis=1)) @ np.abs(B_T_tile)
     return (reach.sum(axis=1).max() / K) ** 2
 
 
-# (N, C, F, H, W, pad) and K of two layers of the deep net, 8 of their 128 images
-DEEP_NET_LAYERS = {"conv2": ((8, 64, 128, 24, 24, 2), 5), "conv3": ((8, 128, 512, 12, 12, 1), 3)}
+# (N, C, F, H, W, pad) and K of three layers of the deep net, 8 of their 128 images
+DEEP_NET_LAYERS = {"conv2": ((8, 64, 128, 24, 24, 2), 5), "conv3": ((8, 128, 512, 12, 12, 1), 3),
+                   "conv4": ((8, 512, 512, 6, 6, 1), 3)}
 
 
-@pytest.mark.parametrize("layer, tile", [("conv2", 2), ("conv2", 4), ("conv3", 4)])
+@pytest.mark.parametrize("layer, tile", [("conv2", 2), ("conv2", 4), ("conv3", 4), ("conv4", 3)])
 def test_float32_error_on_the_deep_nets_layers(layer, tile):
     """F(2x2, 5x5) and F(4x4, 5x5) (the layers' choice) on conv2 of the deep net, F(4x4, 3x3) (the layers' choice) on
     conv3: the output, the input gradient and the weight gradient, each against float64 with im2col's float32 error
@@ -376,8 +377,9 @@ def test_unsupported_arguments_raise_a_clear_value_error(x, w, pad, message):
 
 
 def test_an_unknown_tile_size_is_refused():
-    with pytest.raises(ValueError, match=r"winograd_conv: tile must be 2 \(F\(2x2, 3x3\)\) or 4 .*tile 3\)"):
-        winograd.winograd_conv(np.zeros((2, 3, 8, 8)), np.zeros((4, 3, 3, 3)), 1, tile=3)
+    with pytest.raises(ValueError, match=r"winograd_conv: tile must be 2 \(F\(2x2, 3x3\)\) or 3 \(F\(3x3, 3x3\)\) "
+                                         r"or 4 .*tile 5\)"):
+        winograd.winograd_conv(np.zeros((2, 3, 8, 8)), np.zeros((4, 3, 3, 3)), 1, tile=5)
     with pytest.raises(ValueError, match=r"tile must be 2 \(F\(2x2, 5x5\)\) or 4 \(F\(4x4, 5x5\)\) for 5x5 .*tile 3\)"):
         winograd.winograd_conv(np.zeros((2, 3, 8, 8)), np.zeros((4, 3, 5, 5)), 2, tile=3)
 
@@ -437,7 +439,8 @@ def test_filters_of_the_wrong_shape_or_dtype_are_refused():
 @pytest.mark.parametrize("x_shape, w_shape, pad, tile", [
     ((128, 64, 24, 24), (128, 64, 5, 5), 2, 4),     # the deep net's conv2: 36 tiles of 64 products against 144 of 36
     ((128, 128, 12, 12), (512, 128, 3, 3), 1, 4),   # conv3: 9 tiles of 36 against 36 of 16
-    ((128, 512, 6, 6), (512, 512, 3, 3), 1, 2),     # conv4: 4 of 36 against 9 of 16, a tie: the smaller tile
+    ((128, 512, 6, 6), (512, 512, 3, 3), 1, 3),     # conv4: 4 tiles of 25 against 9 of 16 or 4 of 36
+    ((128, 512, 8, 8), (512, 512, 3, 3), 1, 4),     # 8x8: 4 tiles of 36 against 9 of 25 or 16 of 16
     ((2, 3, 2, 2), (4, 3, 3, 3), 1, 2),             # 2x2 outputs: one tile of 16 products, or one of 36
     ((2, 3, 3, 3), (4, 3, 5, 5), 1, 2),             # a 1x1 output: 36 products, or 64
 ])
