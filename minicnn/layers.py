@@ -125,8 +125,8 @@ def _winograd_chunks(x, w, pad, tile):
 
     Bigger than im2col's chunks, because Winograd's GEMMs are alpha^2 (16, 36 or 64) small ones per chunk, (F, C) @
     (C, tiles), that each read all of one transformed filter matrix: more tiles per chunk make them faster. (Measured
-    on the deep net: 128 MB, the whole batch for conv3 and conv4, made conv4's backward pass 10 to 15% faster than 32
-    MB, and a training step 5% faster, for 16 MB more at its peak; benchmarks/RESULTS.md.)
+    on the deep net: 128 MB, the whole batch for conv3 and conv4, made conv4's backward pass 10 to 20% faster than 32
+    MB, and a training step about 7% faster, for 16 MB more at its peak; benchmarks/RESULTS.md.)
     """
     bytes_per_image = winograd.workspace_bytes_per_image(x.shape, w.shape, pad, x.dtype.itemsize, tile)
     return _image_chunks(x, bytes_per_image, WINOGRAD_CHUNK_BYTES)
