@@ -266,7 +266,7 @@ def _transform_input_transposed(dV, dx, alpha, step, pad, tiles_high, tiles_wide
                         left = step * tile_column
                         _times_b(dV[alpha * i:alpha * (i + 1), c, p + tile_column], transformed)
                         band[i, left:left + alpha] += transformed
-                # B (dV B^T): B times each column of the band, added into the alpha rows of the plane it covers.
+                # B (dv B^T): B times each column of the band, added into the alpha rows of the plane it covers.
                 top = step * tile_row
                 for column in range(width):
                     _times_b(band[:, column], transformed)
