@@ -123,7 +123,7 @@ def _winograd_chunks(x, w, pad, tile):
     tiles and products (WINOGRAD_CHUNK_BYTES). The backward pass (winograd_backward) holds no more per image: dout's
     tiles in place of the products, and the tiles of x, then their gradients.
 
-    Bigger than im2col's chunks, because Winograd's GEMMs are alpha^2 (16, 36 or 64) small ones per chunk, (F, C) @
+    Bigger than im2col's chunks, because Winograd's GEMMs are alpha^2 (16, 25, 36 or 64) small ones per chunk, (F, C) @
     (C, tiles), that each read all of one transformed filter matrix: more tiles per chunk make them faster. (Measured
     on the deep net: 128 MB, the whole batch for conv3 and conv4, made conv4's backward pass 10 to 20% faster than 32
     MB, and a training step about 7% faster, for 16 MB more at its peak; benchmarks/RESULTS.md.)

@@ -34,14 +34,16 @@ Output tiles are 2x2, so neighbouring 4x4 input tiles overlap by 2 rows or colum
 Over channels the elementwise products are summed, and for each of the 16 positions (i, j) that sum is a matrix
 product: with U = G g G^T for every (filter, channel) and V = B^T d B for every (channel, tile),
     M[i, j] (F, tiles) = U[i, j] (F, C) @ V[i, j] (C, tiles),
-16 GEMMs that np.matmul hands to the BLAS in one batched call. The transforms are only additions, but they carry
-every tile through memory: on the CPU they take about as long as the GEMMs (benchmarks/RESULTS.md).
+16 GEMMs that np.matmul hands to the BLAS in one batched call. The transforms are additions (and, in the larger
+tiles, multiplications by constants), but they carry every tile through memory: on the CPU they take about as long as
+the GEMMs (benchmarks/RESULTS.md).
 
-Larger tiles save more: F(4x4, 3x3) takes a 6x6 tile to a 4x4 output block with 36 products instead of 144 (the
-option tile=4), at the price of 10 to 40 times the float32 rounding error of F(2x2, 3x3) (about 1e-5 of the output's
-scale on the deep net's layers). In between, F(3x3, 3x3) (tile=3: 5 points, 0, 1, -1, 2 and infinity) takes a 5x5
-tile to a 3x3 block with 25 products instead of 81; it fits 6x6 maps exactly, where the 4x4 blocks would compute
-8x8, with 8 to 11 times F(2x2, 3x3)'s error. Which one pays depends on the map's size: see "Which tile".
+Larger tiles save more: F(4x4, 3x3) takes a 6x6 tile to a 4x4 output block with 36 products instead of 144 (the option
+tile=4), at the price of 10 to 40 times the float32 rounding error of F(2x2, 3x3) (about 1e-5 of the output's scale on
+the deep net's layers). In between, F(3x3, 3x3) (tile=3: 5 points, 0, 1, -1, 2 and infinity) takes a 5x5 tile to a 3x3
+block with 25 products instead of 81; it fits 6x6 maps exactly, where the 4x4 blocks would compute 8x8, with 8 to 11
+times im2col's float32 error (its weight gradient 3 times). Which one pays depends on the map's size: see "Which
+tile".
 
 Larger filters work the same way. F(2x2, 5x5) multiplies a degree-1 polynomial by the 5-tap filter polynomial
 g0 + g1 t + ... + g4 t^4: the product has degree 5, so it needs 6 points, the same 0, 1, -1, 2, -2 and infinity as
@@ -118,9 +120,11 @@ A_T_4x4 = np.array([[1, 1, 1, 1, 1, 0],
 
 # F(3x3, 3x3): 5 points, 0, 1, -1, 2 and infinity, for a 3x3 output block from a 5x5 tile with 25 products instead
 # of 3 * 3 * 9 = 81, 3.24 times fewer: made for 6x6 maps (the deep net's conv4), which it covers with 4 tiles of 25
-# products where F(2x2, 3x3) needs 9 of 16 and F(4x4, 3x3) 4 of 36. The recipe of F(4x4, 5x5) below: row a of B^T
-# holds the coefficients of the product of (t - b) over the other finite points b (the last row: over all four), row a
-# of G is [1, a, a^2] divided by the product of (a - b) over the other finite points, column a of A^T is [1, a, a^2].
+# products where F(2x2, 3x3) needs 9 of 16 and F(4x4, 3x3) 4 of 36. The recipe: row a of B^T holds the coefficients
+# (of 1, t, ..., t^4) of the product of (t - b) over the other finite points b (the last row: over all four), row a of
+# G is [1, a, a^2] divided by the product of (a - b) over the other finite points (the last row: [0, 0, 1]), column a
+# of A^T is [1, a, a^2] (the last: [0, 0, 1]). Row 0 of G starts 1/2, not 1: no sign flip is needed, unlike F(4x4, 5x5)
+# below, and the 1/2 costs no accuracy.
 B_T_3x3_3x3 = np.array([[2, -1, -2, 1, 0],
                         [0, -2, -1, 1, 0],
                         [0, 2, -3, 1, 0],
@@ -202,9 +206,9 @@ def supports(x_shape, w_shape, stride, pad, kernel_sizes=(3,)):
 
 
 def tile_with_fewest_products(x_shape, w_shape, pad):
-    """The output tile winograd_conv takes for x_shape: (N, C, H, W), w_shape: (F, C, K, K) and pad, as the layers
-    do: among the tiles TRANSFORMS has for K x K filters, the one whose image needs the fewest products (alpha^2 for
-    each tile of the output), and on a tie the smaller (see the module's docstring, "Which tile")."""
+    """The output tile the layers hand to winograd_conv for x_shape: (N, C, H, W), w_shape: (F, C, K, K) and pad: among
+    the tiles TRANSFORMS has for K x K filters, the one whose image needs the fewest products (alpha^2 for each
+    tile of the output), and on a tie the smaller (see the module's docstring, "Which tile")."""
     K = w_shape[2]
     out_height, out_width = (size + 2 * pad - (K - 1) for size in x_shape[2:])
 
@@ -413,9 +417,9 @@ def winograd_conv(x, w, pad, tile=2, U=None):
     bias.
 
     x: (N, C, H, W), w: (F, C, K, K) with K 3 or 5, both numpy float32 or both float64; pad: 0 to K - 1; tile: the
-    output tile's size: for 3x3 filters 2, F(2x2, 3x3) (the default: as accurate as im2col), or 4, F(4x4, 3x3) (fewer
-    products on maps of 8x8 and more, 10 to 40 times the float32 rounding error); for 5x5 filters 2, F(2x2, 5x5), or
-    4, F(4x4, 5x5) (2.25 times fewer products again, up to 1.7 times the error). The layers take
+    output tile's size: for 3x3 filters 2, F(2x2, 3x3) (the default: as accurate as im2col), 3, F(3x3, 3x3) (made for
+    6x6 maps, 8 to 11 times im2col's float32 rounding error) or 4, F(4x4, 3x3) (10 to 40 times); for 5x5 filters 2,
+    F(2x2, 5x5), or 4, F(4x4, 5x5) (2.25 times fewer products again, up to 1.7 times the error). The layers take
     tile_with_fewest_products.
     U: transform_filters(w, tile), (alpha^2, F, C), when the caller has it already: a layer that convolves its batch
     chunk by chunk transforms its filters once, not once a chunk.
