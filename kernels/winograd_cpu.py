@@ -281,7 +281,7 @@ def _transform_input_transposed(dV, dx, alpha, step, pad, tiles_high, tiles_wide
 def _transform_dout(dout, D, alpha, step, tiles_high, tiles_wide):
     N, F, out_height, out_width = dout.shape
     # One filter per iteration, all its images: it writes D[:, f] from start to end, as _transform_input does V[:, c].
-    # Block by block, not a row of blocks at a time as the other two: the blocks do not overlap, and hold only step x
+    # Block by block, not a row of blocks at a time as the other three: the blocks do not overlap, and hold only step x
     # step numbers, and this way measured faster (benchmarks/RESULTS.md).
     for f in numba.prange(F):
         # dout[n, f] with zeros below and to the right, where the last blocks overhang; the zeros are set once.
@@ -307,7 +307,7 @@ def _transform_dout(dout, D, alpha, step, tiles_high, tiles_wide):
 
 def empty_planes(count, rows, columns, dtype):
     """An uninitialised (count, rows, columns) array, each (rows, columns) plane contiguous (as the BLAS wants it) but
-    one cache line further from the next than its size; V and M are laid out so.
+    one cache line further from the next than its size; V, M, D and dV are laid out so.
 
     Why: a tile's alpha^2 entries go to (or come from) alpha^2 different planes, at the same offset in each. When the
     planes' size is a multiple of 4 KiB (64 channels of 288 tiles in float32: 18 times), those alpha^2 addresses all
