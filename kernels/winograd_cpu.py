@@ -9,13 +9,15 @@ lengths of their arguments, so they know exactly these five (the keys of minicnn
 needs its own branch in each.
 Neighbouring input tiles overlap by alpha - step = K - 1, a K x K filter's reach.
 
-B^T, B, A^T and A appear here as the additions they stand for (_times_b_transpose, _times_b, _times_a_transpose,
-_times_a), written out from the rows of the matrices in minicnn.winograd, because a tile is too small for loops over a
-matrix to run fast. The input and output transforms take a whole row of tiles at a time, in a band of alpha rows: the
-transform of every column of the band is one loop over its columns, which the compiler turns into vector instructions.
-The input transform does the band's columns first, then each tile's rows; the output transform each tile's rows first,
-into the band, then the band's columns, and the transposed input transform likewise, adding where tiles overlap.
-(Measured against tile after tile: the output transform twice as fast, the input transform 1.1 to 1.8 times.)
+B^T, B and A^T appear here as the additions they stand for (_times_b_transpose, _times_b, _times_a_transpose), written
+out from the rows of the matrices in minicnn.winograd, because a tile is too small for loops over a matrix to run
+fast. The input and output transforms take a whole row of tiles at a time, in a band of alpha rows: the transform of
+every column of the band is one loop over its columns, which the compiler turns into vector instructions. The input
+transform does the band's columns first, then each tile's rows; the output transform each tile's rows first, into the
+band, then the band's columns, and the transposed input transform likewise, adding where tiles overlap. (Measured
+against tile after tile: the output transform twice as fast, the input transform 1.1 to 1.8 times.) dout's blocks do
+not overlap, so its transform takes TILES_AT_ONCE of them together and multiplies by the matrix A itself
+(_matrix_times_tiles): a loop over many blocks is long enough to run fast, whatever the matrix.
 minicnn.winograd holds the same steps in plain NumPy, with the matrices (transform_input_reference,
 transform_output_reference, transform_dout_reference, transform_input_transposed_reference): the ones to read first,
 and the tests' reference for these.
@@ -35,8 +37,11 @@ Layouts:
 import numba
 import numpy as np
 
+from minicnn.winograd import TRANSFORMS
+
 _jit = numba.njit(parallel=True, cache=True, fastmath=False)
 CACHE_LINE_BYTES = 64
+TILES_AT_ONCE = 64      # blocks dout's transform takes together; see _transform_dout
 
 
 @numba.njit(cache=True, inline="always")
@@ -107,41 +112,6 @@ def _times_a_transpose(m, out):
         out[1] = m[1] - m[2] + two * (m[3] - m[4])
         out[2] = m[1] + m[2] + four * (m[3] + m[4])
         out[3] = m[1] - m[2] + eight * (m[3] - m[4]) + m[5]
-
-
-@numba.njit(cache=True, inline="always")
-def _times_a(y, out):
-    """out = A @ y for one row or column y of a block of dout, A = (A^T)^T: length 2 -> 4 (F(2x2, 3x3)) or 6
-    (F(2x2, 5x5)), 3 -> 5 (F(3x3, 3x3)), 4 -> 6 (F(4x4, 3x3)) or 8 (F(4x4, 5x5)). Each output is a column of A^T in
-    minicnn.winograd, read downwards."""
-    two, four, eight = y.dtype.type(2), y.dtype.type(4), y.dtype.type(8)    # not int64: see _times_b_transpose
-    if out.shape[0] == 4:
-        out[0], out[1], out[2], out[3] = y[0], y[0] + y[1], y[0] - y[1], -y[1]
-    elif out.shape[0] == 5:
-        out[0], out[1], out[2] = y[0], y[0] + y[1] + y[2], y[0] - y[1] + y[2]
-        out[3], out[4] = y[0] + two * y[1] + four * y[2], y[2]
-    elif y.shape[0] == 2:
-        out[0], out[1], out[2] = y[0], y[0] + y[1], y[0] - y[1]
-        out[3], out[4], out[5] = y[0] + two * y[1], y[0] - two * y[1], y[1]
-    elif out.shape[0] == 6:
-        out[0] = y[0]
-        out[1] = y[0] + y[1] + y[2] + y[3]
-        out[2] = y[0] - y[1] + y[2] - y[3]
-        out[3] = y[0] + two * y[1] + four * y[2] + eight * y[3]
-        out[4] = y[0] - two * y[1] + four * y[2] - eight * y[3]
-        out[5] = y[3]
-    else:
-        # The columns of minicnn.winograd.A_T_8x8: the point a and the point -a share the even powers and negate the
-        # odd ones.
-        half, quarter, eighth = y.dtype.type(0.5), y.dtype.type(0.25), y.dtype.type(0.125)
-        out[0] = y[0]
-        even, odd = y[0] + y[2], y[1] + y[3]
-        out[1], out[2] = even + odd, even - odd
-        even, odd = y[0] + four * y[2], two * y[1] + eight * y[3]
-        out[3], out[4] = even + odd, even - odd
-        even, odd = y[0] + quarter * y[2], half * y[1] + eighth * y[3]
-        out[5], out[6] = even + odd, even - odd
-        out[7] = y[3]
 
 
 @numba.njit(cache=True, inline="always")
@@ -277,31 +247,56 @@ def _transform_input_transposed(dV, dx, alpha, step, pad, tiles_high, tiles_wide
     return dx
 
 
+@numba.njit(cache=True, inline="always")
+def _matrix_times_tiles(matrix, tiles, out, count):
+    """out[:, :count] = matrix @ tiles[:, :count]: each column of tiles one tile's row or column, many tiles side by
+    side, so that the loop over them (the innermost) runs in vector instructions. Zero entries of matrix are skipped."""
+    for row in range(matrix.shape[0]):
+        out[row, :count] = 0
+        for k in range(matrix.shape[1]):
+            entry = matrix[row, k]
+            if entry != 0:
+                for t in range(count):
+                    out[row, t] += entry * tiles[k, t]
+
+
 @_jit
-def _transform_dout(dout, D, alpha, step, tiles_high, tiles_wide):
+def _transform_dout(dout, D, A, tiles_high, tiles_wide):
     N, F, out_height, out_width = dout.shape
+    alpha, step = A.shape
+    tiles = D.shape[2]
     # One filter per iteration, all its images: it writes D[:, f] from start to end, as _transform_input does V[:, c].
-    # Block by block, not a row of blocks at a time as the other three: the blocks do not overlap, and hold only step x
-    # step numbers, and this way measured faster (benchmarks/RESULTS.md).
+    # TILES_AT_ONCE blocks at a time, not a row of blocks as the other three: the blocks do not overlap, so any
+    # TILES_AT_ONCE of them can be transformed together, each step of it one loop across them (measured 1.15 to 1.45
+    # times faster than block after block, benchmarks/RESULTS.md).
     for f in numba.prange(F):
-        # dout[n, f] with zeros below and to the right, where the last blocks overhang; the zeros are set once.
-        plane = np.zeros((step * tiles_high, step * tiles_wide), dtype=dout.dtype)
-        half = np.empty((alpha, step), dtype=dout.dtype)
-        transformed_row = np.empty(alpha, dtype=dout.dtype)
-        p = 0
-        for n in range(N):
-            plane[:out_height, :out_width] = dout[n, f]
-            for tile_row in range(tiles_high):
-                for tile_column in range(tiles_wide):
-                    top, left = step * tile_row, step * tile_column
-                    y = plane[top:top + step, left:left + step]
-                    for j in range(step):              # A y: A times each column of the block
-                        _times_a(y[:, j], half[:, j])
-                    for i in range(alpha):             # (A y) A^T: A times each row, as (A y) A^T = (A (A y)^T)^T
-                        _times_a(half[i], transformed_row)
-                        for j in range(alpha):
-                            D[alpha * i + j, f, p] = transformed_row[j]
-                    p += 1
+        blocks = np.empty((step, step, TILES_AT_ONCE), dtype=dout.dtype)    # blocks[i, j, t]: entry (i, j) of block t
+        lines = np.empty((step, TILES_AT_ONCE), dtype=dout.dtype)
+        half = np.empty((alpha, step, TILES_AT_ONCE), dtype=dout.dtype)     # A y of each block
+        transformed = np.empty((alpha, TILES_AT_ONCE), dtype=dout.dtype)
+        n = tile_row = tile_column = 0                                      # where block p = first + t lies
+        for first in range(0, tiles, TILES_AT_ONCE):
+            count = min(TILES_AT_ONCE, tiles - first)
+            for t in range(count):
+                # The block, with zeros where it overhangs the edge of dout.
+                rows_inside, columns_inside = out_height - step * tile_row, out_width - step * tile_column
+                for i in range(step):
+                    for j in range(step):
+                        inside = i < rows_inside and j < columns_inside
+                        blocks[i, j, t] = dout[n, f, step * tile_row + i, step * tile_column + j] if inside else 0
+                tile_column += 1
+                if tile_column == tiles_wide:
+                    tile_column, tile_row = 0, tile_row + 1
+                    if tile_row == tiles_high:
+                        tile_row, n = 0, n + 1
+            for j in range(step):                       # A y: A times column j of every block
+                lines[:, :count] = blocks[:, j, :count]
+                _matrix_times_tiles(A, lines, half[:, j], count)
+            for i in range(alpha):                      # (A y) A^T: A times row i of every A y, as (A (A y)^T)^T
+                lines[:, :count] = half[i, :, :count]
+                _matrix_times_tiles(A, lines, transformed, count)
+                for j in range(alpha):                  # entry (i, j) of every block, a run of count numbers
+                    D[alpha * i + j, f, first:first + count] = transformed[j, :count]
     return D
 
 
@@ -358,8 +353,8 @@ def transform_dout(dout, alpha, tiles_high, tiles_wide, kernel_size=3):
     in the layout above, with step = alpha - (kernel_size - 1), tiles_high = ceil(H' / step), likewise tiles_wide."""
     N, F = dout.shape[:2]
     D = empty_planes(alpha * alpha, F, N * tiles_high * tiles_wide, dout.dtype)
-    step = alpha - (kernel_size - 1)
-    return _transform_dout(np.ascontiguousarray(dout), D, alpha, step, tiles_high, tiles_wide)
+    A = np.ascontiguousarray(TRANSFORMS[kernel_size, alpha - (kernel_size - 1)][2].T, dtype=dout.dtype)  # (alpha, step)
+    return _transform_dout(np.ascontiguousarray(dout), D, A, tiles_high, tiles_wide)
 
 
 def transform_input_transposed(dV, x_shape, pad, kernel_size=3):
