@@ -4,20 +4,22 @@ tile's alpha x alpha products m into the step x step output block A^T m A and pu
 pass, the transposes of these two: dout's step x step blocks y to A y A^T (the output transform, transposed), and the
 tiles' gradients dv back to B dv B^T, added into the input gradient where each tile was cut from x (the input
 transform, transposed). Five sizes: F(2x2, 3x3), alpha = 4, step 2; F(3x3, 3x3), alpha = 5, step 3; F(4x4, 3x3),
-alpha = 6, step 4; F(2x2, 5x5), alpha = 6, step 2; F(4x4, 5x5), alpha = 8, step 4. The helpers tell them apart by the
-lengths of their arguments, so they know exactly these five (the keys of minicnn.winograd.TRANSFORMS): a new size
-needs its own branch in each.
+alpha = 6, step 4; F(2x2, 5x5), alpha = 6, step 2; F(4x4, 5x5), alpha = 8, step 4. The hand-written helpers for B^T
+and B tell them apart by the lengths of their arguments, so they know exactly these five (the keys of
+minicnn.winograd.TRANSFORMS): a new size needs its own branch in each.
 Neighbouring input tiles overlap by alpha - step = K - 1, a K x K filter's reach.
 
-B^T, B and A^T appear here as the additions they stand for (_times_b_transpose, _times_b, _times_a_transpose), written
-out from the rows of the matrices in minicnn.winograd, because a tile is too small for loops over a matrix to run
-fast. The input and output transforms take a whole row of tiles at a time, in a band of alpha rows: the transform of
-every column of the band is one loop over its columns, which the compiler turns into vector instructions. The input
-transform does the band's columns first, then each tile's rows; the output transform each tile's rows first, into the
-band, then the band's columns, and the transposed input transform likewise, adding where tiles overlap. (Measured
-against tile after tile: the output transform twice as fast, the input transform 1.1 to 1.8 times.) dout's blocks do
-not overlap, so its transform takes TILES_AT_ONCE of them together and multiplies by the matrix A itself
-(_matrix_times_tiles): a loop over many blocks is long enough to run fast, whatever the matrix.
+Two ways to transform many small tiles fast. The input transform and its transpose, whose tiles overlap, take a whole
+row of tiles at a time, in a band of alpha rows: the transform of every column of the band is one loop over its
+columns, which the compiler turns into vector instructions; B^T and B appear there as the additions they stand for
+(_times_b_transpose, _times_b), written out from the rows of the matrices in minicnn.winograd, because one tile's row
+is too short for loops over a matrix to run fast. The input transform does the band's columns first, then each tile's
+rows; its transpose each tile's rows first, into the band, then the band's columns, adding where tiles overlap. The
+output transform and dout's, whose blocks do not overlap, take TILES_AT_ONCE tiles or more together and multiply by
+A^T or A itself (_matrix_times_tiles): the loop across many tiles is long enough to run fast, whatever the matrix, and
+each plane is read or written in runs. (Measured: the band 1.1 to 1.8 times faster than tile after tile for the input
+transform; many tiles at once 1.1 to 1.6 times faster than the band for the output transform and than block after
+block for dout's, and slower than the band for the input transform; benchmarks/RESULTS.md.)
 minicnn.winograd holds the same steps in plain NumPy, with the matrices (transform_input_reference,
 transform_output_reference, transform_dout_reference, transform_input_transposed_reference): the ones to read first,
 and the tests' reference for these.
@@ -41,7 +43,7 @@ from minicnn.winograd import TRANSFORMS
 
 _jit = numba.njit(parallel=True, cache=True, fastmath=False)
 CACHE_LINE_BYTES = 64
-TILES_AT_ONCE = 64      # blocks dout's transform takes together; see _transform_dout
+TILES_AT_ONCE = 64      # blocks the output transform and dout's take together; see _transform_dout
 
 
 @numba.njit(cache=True, inline="always")
@@ -80,38 +82,6 @@ def _times_b_transpose(d, out):
         even, odd = four * d[2] - five * d[4] + d[6], two * d[1] - five_halves * d[3] + half * d[5]
         out[5], out[6] = even + odd, even - odd
         out[7] = d[7] - d[1] + twenty_one_quarters * (d[3] - d[5])
-
-
-@numba.njit(cache=True, inline="always")
-def _times_a_transpose(m, out):
-    """out = A^T @ m for one row or column m of a tile's products: length 4 -> 2 outputs (F(2x2, 3x3)), 5 -> 3
-    (F(3x3, 3x3)), 6 -> 2 (F(2x2, 5x5)), 6 -> 4 (F(4x4, 3x3)) or 8 -> 4 (F(4x4, 5x5)); the lengths tell them apart."""
-    two, four, eight = m.dtype.type(2), m.dtype.type(4), m.dtype.type(8)    # not int64: see _times_b_transpose
-    if m.shape[0] == 4:
-        out[0], out[1] = m[0] + m[1] + m[2], m[1] - m[2] - m[3]
-    elif m.shape[0] == 5:
-        out[0] = m[0] + m[1] + m[2] + m[3]
-        out[1] = m[1] - m[2] + two * m[3]
-        out[2] = m[1] + m[2] + four * m[3] + m[4]
-    elif m.shape[0] == 8:
-        # The rows of minicnn.winograd.A_T_8x8: each pair of opposite points, a and -a, enters as a sum (times even
-        # powers of a) and a difference (times odd powers).
-        half, quarter, eighth = m.dtype.type(0.5), m.dtype.type(0.25), m.dtype.type(0.125)
-        sum1, difference1 = m[1] + m[2], m[1] - m[2]
-        sum2, difference2 = m[3] + m[4], m[3] - m[4]
-        sum_half, difference_half = m[5] + m[6], m[5] - m[6]
-        out[0] = m[0] + sum1 + sum2 + sum_half
-        out[1] = difference1 + two * difference2 + half * difference_half
-        out[2] = sum1 + four * sum2 + quarter * sum_half
-        out[3] = difference1 + eight * difference2 + eighth * difference_half + m[7]
-    elif out.shape[0] == 2:
-        out[0] = m[0] + m[1] + m[2] + m[3] + m[4]
-        out[1] = m[1] - m[2] + two * (m[3] - m[4]) + m[5]
-    else:
-        out[0] = m[0] + m[1] + m[2] + m[3] + m[4]
-        out[1] = m[1] - m[2] + two * (m[3] - m[4])
-        out[2] = m[1] + m[2] + four * (m[3] + m[4])
-        out[3] = m[1] - m[2] + eight * (m[3] - m[4]) + m[5]
 
 
 @numba.njit(cache=True, inline="always")
@@ -187,29 +157,37 @@ def _transform_input(x, V, alpha, step, pad, tiles_high, tiles_wide):
 
 
 @_jit
-def _transform_output(M, out, alpha, step, tiles_high, tiles_wide):
+def _transform_output(M, out, A_T, tiles_high, tiles_wide):
     N, F, out_height, out_width = out.shape
-    width = step * tiles_wide
+    step, alpha = A_T.shape
+    tiles_per_image = tiles_high * tiles_wide
+    images_at_once = -(-TILES_AT_ONCE // tiles_per_image)          # whole images, at least TILES_AT_ONCE tiles
+    most = images_at_once * tiles_per_image
     # One filter per iteration, all its images: it reads M[:, f] from start to end and writes only out[:, f].
     for f in numba.prange(F):
-        plane = np.empty((step * tiles_high, width), dtype=M.dtype)   # out[n, f] before cropping
-        band = np.empty((alpha, width), dtype=M.dtype)
-        p = 0
-        for n in range(N):
-            for tile_row in range(tiles_high):
-                # m A for all the tiles of this row of tiles: A^T times row i of each tile's products (plane
-                # alpha * i + j holds entry (i, j)), side by side in a band of alpha rows.
-                for i in range(alpha):
+        lines = np.empty((alpha, most), dtype=M.dtype)
+        half = np.empty((alpha, step, most), dtype=M.dtype)             # m A of each tile, row by row
+        blocks = np.empty((step, step, most), dtype=M.dtype)            # A^T m A of each tile
+        plane = np.empty((step * tiles_high, step * tiles_wide), dtype=M.dtype)    # out[n, f] before cropping
+        for first_image in range(0, N, images_at_once):
+            images = min(images_at_once, N - first_image)
+            first, count = first_image * tiles_per_image, images * tiles_per_image
+            for i in range(alpha):              # m A: A^T times row i of every tile's products (plane alpha * i + j)
+                for j in range(alpha):
+                    lines[j, :count] = M[alpha * i + j, f, first:first + count]
+                _matrix_times_tiles(A_T, lines, half[i], count)
+            for column in range(step):          # A^T (m A): A^T times each column of every m A
+                lines[:, :count] = half[:, column, :count]
+                _matrix_times_tiles(A_T, lines, blocks[:, column], count)
+            t = 0
+            for image in range(images):
+                for tile_row in range(tiles_high):
                     for tile_column in range(tiles_wide):
-                        left = step * tile_column
-                        _times_a_transpose(M[alpha * i:alpha * (i + 1), f, p + tile_column], band[i, left:left + step])
-                # A^T (m A): A^T times each column of the band, straight into the plane's step rows.
-                top = step * tile_row
-                for column in range(width):
-                    _times_a_transpose(band[:, column], plane[top:top + step, column])
-                p += tiles_wide
-            # The last tiles of an odd-sized output hang over its edge: that part is dropped.
-            out[n, f] = plane[:out_height, :out_width]
+                        top, left = step * tile_row, step * tile_column
+                        plane[top:top + step, left:left + step] = blocks[:, :, t]
+                        t += 1
+                # The last blocks of an odd-sized output hang over its edge: that part is dropped.
+                out[first_image + image, f] = plane[:out_height, :out_width]
     return out
 
 
@@ -266,9 +244,8 @@ def _transform_dout(dout, D, A, tiles_high, tiles_wide):
     alpha, step = A.shape
     tiles = D.shape[2]
     # One filter per iteration, all its images: it writes D[:, f] from start to end, as _transform_input does V[:, c].
-    # TILES_AT_ONCE blocks at a time, not a row of blocks as the other three: the blocks do not overlap, so any
-    # TILES_AT_ONCE of them can be transformed together, each step of it one loop across them (measured 1.15 to 1.45
-    # times faster than block after block, benchmarks/RESULTS.md).
+    # TILES_AT_ONCE blocks at a time (see the module's docstring): the blocks do not overlap, so any TILES_AT_ONCE of
+    # them can be transformed together, each step of it one loop across them.
     for f in numba.prange(F):
         blocks = np.empty((step, step, TILES_AT_ONCE), dtype=dout.dtype)    # blocks[i, j, t]: entry (i, j) of block t
         lines = np.empty((step, TILES_AT_ONCE), dtype=dout.dtype)
@@ -344,7 +321,8 @@ def transform_output(M, out_shape, kernel_size=3):
     tiles_high, tiles_wide = -(-out_height // step), -(-out_width // step)
     _check_tile_count("transform_output", M, N * tiles_high * tiles_wide, out_shape)
     out = np.empty(out_shape, dtype=M.dtype)
-    return _transform_output(M, out, alpha, step, tiles_high, tiles_wide)
+    A_T = np.ascontiguousarray(TRANSFORMS[kernel_size, step][2], dtype=M.dtype)      # (step, alpha)
+    return _transform_output(M, out, A_T, tiles_high, tiles_wide)
 
 
 def transform_dout(dout, alpha, tiles_high, tiles_wide, kernel_size=3):
