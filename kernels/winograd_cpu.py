@@ -34,7 +34,8 @@ Layouts:
   D (alpha^2, F, P): dout's blocks A y A^T, laid out like M: D[:, f, p] comes from the block of dout[n, f] that
            M[:, f, p] gives to out[n, f] (zeros where it overhangs the edge).
   dV (alpha^2, C, P): the loss's gradient with respect to V, laid out like V.
-  All four as empty_planes lays them out: each of the alpha^2 planes contiguous, a cache line between neighbours.
+  All four as empty_planes lays them out: each of the alpha^2 planes contiguous, a cache line between neighbours,
+  and, for minicnn.winograd's fast functions, in the memory of a Workspace, kept from one call to the next.
 """
 import numba
 import numpy as np
@@ -277,19 +278,70 @@ def _transform_dout(dout, D, A, tiles_high, tiles_wide):
     return D
 
 
-def empty_planes(count, rows, columns, dtype):
-    """An uninitialised (count, rows, columns) array, each (rows, columns) plane contiguous (as the BLAS wants it) but
-    one cache line further from the next than its size; V, M, D and dV are laid out so.
+def planes_bytes(count, rows, columns, dtype):
+    """The bytes empty_planes(count, rows, columns, dtype) takes, the cache line after each plane included."""
+    itemsize = np.dtype(dtype).itemsize
+    return count * (rows * columns * itemsize + CACHE_LINE_BYTES)
 
-    Why: a tile's alpha^2 entries go to (or come from) alpha^2 different planes, at the same offset in each. When the
-    planes' size is a multiple of 4 KiB (64 channels of 288 tiles in float32: 18 times), those alpha^2 addresses all
-    fall in the same set of the processor's caches, which holds only 8 to 16 lines, and evict one another. The extra
-    line moves each plane on to the next set. (Measured on the deep net's conv2 and conv3: winograd_conv 15 to 25%
-    faster.)
+
+def empty_planes(count, rows, columns, dtype, memory=None):
+    """An uninitialised (count, rows, columns) array, each (rows, columns) plane contiguous (as the BLAS wants it) but
+    one cache line further from the next than its size; V, M, D and dV are laid out so. memory: a uint8 array of at
+    least planes_bytes(...) to lay them in (a Workspace's buffer), else new memory.
+
+    Why the extra line: a tile's alpha^2 entries go to (or come from) alpha^2 different planes, at the same offset in
+    each. When the planes' size is a multiple of 4 KiB (64 channels of 288 tiles in float32: 18 times), those alpha^2
+    addresses all fall in the same set of the processor's caches, which holds only 8 to 16 lines, and evict one
+    another. The extra line moves each plane on to the next set. (Measured on the deep net's conv2 and conv3:
+    winograd_conv 15 to 25% faster.)
     """
     size = rows * columns
-    planes = np.empty((count, size + CACHE_LINE_BYTES // np.dtype(dtype).itemsize), dtype=dtype)
+    stride = size + CACHE_LINE_BYTES // np.dtype(dtype).itemsize
+    if memory is None:
+        planes = np.empty((count, stride), dtype=dtype)
+    else:
+        planes = memory[:planes_bytes(count, rows, columns, dtype)].view(dtype).reshape(count, stride)
     return planes[:, :size].reshape(count, rows, columns)
+
+
+class Workspace:
+    """Memory for the transformed tiles, kept from one call to the next: one buffer for the input side (V, and dV,
+    which takes V's place in the backward pass once the weight gradient is computed) and one for the output side
+    (M, or D).
+
+    Why keep it: V, M, D and dV are tens of megabytes (the deep net's conv2, a chunk of 75 images: V 44 MB, M 88 MB).
+    A new array that big is new memory to the operating system, and the first write to each 4 KiB page of it stops to
+    map and zero that page; the pages of a buffer kept are mapped once. (Measured on conv2: its forward pass nearly
+    twice as fast; benchmarks/RESULTS.md.) A buffer grows to the largest size asked of it, which the layers' chunks
+    bound (minicnn.layers.WINOGRAD_CHUNK_BYTES); release() gives the memory back.
+    """
+
+    SIDES = ("input", "output")
+
+    def __init__(self):
+        self._buffers = {}
+
+    def planes(self, side, count, rows, columns, dtype):
+        """empty_planes(count, rows, columns, dtype) in the buffer of side ('input' or 'output'): valid until the next
+        call for the same side, which reuses the memory."""
+        if side not in self.SIDES:
+            raise ValueError(f"Workspace.planes: side must be one of {self.SIDES}, got {side!r}")
+        needed = planes_bytes(count, rows, columns, dtype)
+        buffer = self._buffers.get(side)
+        if buffer is None or buffer.nbytes < needed:
+            buffer = self._buffers[side] = np.empty(needed, dtype=np.uint8)
+        return empty_planes(count, rows, columns, dtype, memory=buffer)
+
+    def nbytes(self):
+        """The bytes the workspace holds now."""
+        return sum(buffer.nbytes for buffer in self._buffers.values())
+
+    def release(self):
+        """Give the buffers back (to be allocated anew by the next call)."""
+        self._buffers.clear()
+
+
+WORKSPACE = Workspace()     # the one minicnn.winograd's fast functions use
 
 
 def _check_tile_count(function, planes, tiles, shape):
@@ -300,52 +352,74 @@ def _check_tile_count(function, planes, tiles, shape):
                          f"{planes.shape}")
 
 
-def transform_input(x, alpha, pad, tiles_high, tiles_wide, kernel_size=3):
+def _array_to_write(function, out, shape, dtype, new=np.empty):
+    """out, if it is a numpy array of this shape and dtype to write into, or new(shape, dtype) when out is None; else
+    a ValueError that says what out must be. The kernels write without bounds checks."""
+    if out is None:
+        return new(shape, dtype)
+    if not isinstance(out, np.ndarray) or out.shape != tuple(shape) or out.dtype != dtype:
+        raise ValueError(f"{function}: out must be a numpy array {tuple(shape)} {np.dtype(dtype)}, got "
+                         f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}")
+    return out
+
+
+def _new_planes(shape, dtype):
+    """empty_planes of shape: (count, rows, columns)."""
+    return empty_planes(*shape, dtype)
+
+
+def transform_input(x, alpha, pad, tiles_high, tiles_wide, kernel_size=3, out=None):
     """x: (N, C, H, W) float32 or float64, alpha: 4, 5, 6 or 8, the tiles of a kernel_size x kernel_size filter -> V:
-    (alpha^2, C, N * tiles_high * tiles_wide), the input tiles B^T d B in the layout above. The tiles must cover the
-    output: step * tiles_high >= H + 2 * pad - (kernel_size - 1) with step = alpha - (kernel_size - 1), likewise W."""
+    (alpha^2, C, N * tiles_high * tiles_wide), the input tiles B^T d B in the layout above, written into out when
+    given (a Workspace's planes), else into new empty_planes. The tiles must cover the output: step * tiles_high >=
+    H + 2 * pad - (kernel_size - 1) with step = alpha - (kernel_size - 1), likewise W."""
     N, C = x.shape[:2]
-    V = empty_planes(alpha * alpha, C, N * tiles_high * tiles_wide, x.dtype)
+    shape = (alpha * alpha, C, N * tiles_high * tiles_wide)
+    V = _array_to_write("transform_input", out, shape, x.dtype, new=_new_planes)
     step = alpha - (kernel_size - 1)
     return _transform_input(np.ascontiguousarray(x), V, alpha, step, pad, tiles_high, tiles_wide)
 
 
-def transform_output(M, out_shape, kernel_size=3):
+def transform_output(M, out_shape, kernel_size=3, out=None):
     """M: (alpha^2, F, N * tiles_high * tiles_wide) (any strides; empty_planes' are the fast ones), alpha 4 to 8, the
     products for a kernel_size x kernel_size filter
     -> out: out_shape = (N, F, H', W'), each tile's A^T m A put in place, with tiles_high = ceil(H' / step),
-    tiles_wide = ceil(W' / step), step = alpha - (kernel_size - 1)."""
+    tiles_wide = ceil(W' / step), step = alpha - (kernel_size - 1); written into out when given (a slice of a
+    layer's output, say), else a new array."""
     N, F, out_height, out_width = out_shape
     alpha = round(M.shape[0] ** 0.5)
     step = alpha - (kernel_size - 1)
     tiles_high, tiles_wide = -(-out_height // step), -(-out_width // step)
     _check_tile_count("transform_output", M, N * tiles_high * tiles_wide, out_shape)
-    out = np.empty(out_shape, dtype=M.dtype)
+    out = _array_to_write("transform_output", out, out_shape, M.dtype)
     A_T = np.ascontiguousarray(TRANSFORMS[kernel_size, step][2], dtype=M.dtype)      # (step, alpha)
     return _transform_output(M, out, A_T, tiles_high, tiles_wide)
 
 
-def transform_dout(dout, alpha, tiles_high, tiles_wide, kernel_size=3):
+def transform_dout(dout, alpha, tiles_high, tiles_wide, kernel_size=3, out=None):
     """dout: (N, F, H', W') float32 or float64, the gradient of a kernel_size x kernel_size convolution's output,
     alpha: 4 to 8 -> D: (alpha^2, F, N * tiles_high * tiles_wide), each step x step block y of dout taken to A y A^T,
-    in the layout above, with step = alpha - (kernel_size - 1), tiles_high = ceil(H' / step), likewise tiles_wide."""
+    in the layout above, with step = alpha - (kernel_size - 1), tiles_high = ceil(H' / step), likewise tiles_wide;
+    written into out when given (a Workspace's planes), else into new empty_planes."""
     N, F = dout.shape[:2]
-    D = empty_planes(alpha * alpha, F, N * tiles_high * tiles_wide, dout.dtype)
+    shape = (alpha * alpha, F, N * tiles_high * tiles_wide)
+    D = _array_to_write("transform_dout", out, shape, dout.dtype, new=_new_planes)
     A = np.ascontiguousarray(TRANSFORMS[kernel_size, alpha - (kernel_size - 1)][2].T, dtype=dout.dtype)  # (alpha, step)
     return _transform_dout(np.ascontiguousarray(dout), D, A, tiles_high, tiles_wide)
 
 
-def transform_input_transposed(dV, x_shape, pad, kernel_size=3):
+def transform_input_transposed(dV, x_shape, pad, kernel_size=3, out=None):
     """dV: (alpha^2, C, N * tiles_high * tiles_wide), the loss's gradient with respect to the input tiles V of
     transform_input(x, alpha, pad, tiles_high, tiles_wide, kernel_size), alpha 4 to 8 -> dx: x_shape = (N, C, H, W),
     the gradient with respect to x: each tile's B dv B^T added in where its tile was cut from x (tiles overlap by
     kernel_size - 1, so a pixel gathers from several), the zero border dropped. The transpose of transform_input, with
-    tiles_high and tiles_wide those of the convolution's output, as transform_output finds them."""
+    tiles_high and tiles_wide those of the convolution's output, as transform_output finds them. Written into out
+    when given, else a new array."""
     N, C, H, W = x_shape
     alpha = round(dV.shape[0] ** 0.5)
     step = alpha - (kernel_size - 1)
     out_height, out_width = H + 2 * pad - (kernel_size - 1), W + 2 * pad - (kernel_size - 1)
     tiles_high, tiles_wide = -(-out_height // step), -(-out_width // step)
     _check_tile_count("transform_input_transposed", dV, N * tiles_high * tiles_wide, x_shape)
-    dx = np.empty(x_shape, dtype=dV.dtype)
+    dx = _array_to_write("transform_input_transposed", out, x_shape, dV.dtype)
     return _transform_input_transposed(dV, dx, alpha, step, pad, tiles_high, tiles_wide)

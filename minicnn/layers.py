@@ -200,8 +200,8 @@ def conv_forward(x, w, b, conv_param):
         tile = winograd.tile_with_fewest_products(x.shape, w.shape, pad)
         transformed_filters = winograd.transform_filters(w, tile)          # once for all chunks
         for images in _winograd_chunks(x, w, pad, tile):
-            xp.add(winograd.winograd_conv(x[images], w, pad, tile, U=transformed_filters), b.reshape(F, 1, 1),
-                   out=out[images])
+            winograd.winograd_conv(x[images], w, pad, tile, U=transformed_filters, out=out[images])
+            out[images] += b.reshape(F, 1, 1)
         return out, (x, w, stride, pad, algorithm)
     for images, cols in _columns_by_chunk(x, HH, WW, pad, stride):
         out_columns = filters @ cols                                    # (F, n * H' * W')
@@ -249,8 +249,8 @@ def _conv_backward_by_winograd(dout, x, w, pad):
     dw = np.zeros(w.shape, dtype=w.dtype)
     dx = np.empty(x.shape, dtype=x.dtype)
     for images in _winograd_chunks(x, w, pad, tile):
-        dx[images], dw_of_chunk = winograd.winograd_backward(x[images], dout[images], w, pad, tile,
-                                                             U=transformed_filters)
+        _, dw_of_chunk = winograd.winograd_backward(x[images], dout[images], w, pad, tile, U=transformed_filters,
+                                                    dx=dx[images])
         dw += dw_of_chunk
     return dx, dw, dout.sum(axis=(0, 2, 3))
 

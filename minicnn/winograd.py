@@ -260,6 +260,15 @@ def _tile_counts(out_height, out_width, tile):
     return -(-out_height // tile), -(-out_width // tile)
 
 
+def _result(values, out):
+    """values as a new contiguous array, or copied into out, an array of their shape, when given. Each transform takes
+    an out as its fast twin in kernels/winograd_cpu.py does, which writes there directly."""
+    if out is None:
+        return np.ascontiguousarray(values)
+    out[...] = values
+    return out
+
+
 def transform_filters(w, tile=2):
     """w: (F, C, K, K) -> U: (alpha^2, F, C) with U[alpha * i + j, f, c] = (G w[f, c] G^T)[i, j], alpha = tile + K - 1,
     in w's dtype.
@@ -275,10 +284,10 @@ def transform_filters(w, tile=2):
     return (G_twice @ w.reshape(F * C, K * K).T).reshape(-1, F, C)
 
 
-def transform_input_reference(x, alpha, pad, tiles_high, tiles_wide, kernel_size=3):
+def transform_input_reference(x, alpha, pad, tiles_high, tiles_wide, kernel_size=3, out=None):
     """x: (N, C, H, W), alpha: 4, 5, 6 or 8, the tiles of a kernel_size x kernel_size filter -> V: (alpha^2, C, N *
     tiles_high * tiles_wide), the input tiles B^T d B (layout in kernels/winograd_cpu.py); the plain-NumPy twin of
-    kernels.winograd_cpu.transform_input."""
+    kernels.winograd_cpu.transform_input, out included."""
     N, C, H, W = x.shape
     overlap = kernel_size - 1
     step = alpha - overlap
@@ -289,13 +298,13 @@ def transform_input_reference(x, alpha, pad, tiles_high, tiles_wide, kernel_size
     tiles = np.lib.stride_tricks.sliding_window_view(padded, (alpha, alpha), axis=(2, 3))[:, :, ::step, ::step]
     # tiles: (N, C, rows, columns, alpha, alpha) -> V: (alpha, alpha, C, N, rows, columns)
     V = np.einsum("ik,nctukl,jl->ijcntu", B_T_tile, tiles, B_T_tile, optimize=True)
-    return np.ascontiguousarray(V.reshape(alpha * alpha, C, -1))
+    return _result(V.reshape(alpha * alpha, C, -1), out)
 
 
-def transform_output_reference(M, out_shape, kernel_size=3):
+def transform_output_reference(M, out_shape, kernel_size=3, out=None):
     """M: (alpha^2, F, N * tiles_high * tiles_wide), the products for a kernel_size x kernel_size filter -> out:
     out_shape = (N, F, H', W'), the output tiles A^T m A side by side, cropped; the plain-NumPy twin of
-    kernels.winograd_cpu.transform_output."""
+    kernels.winograd_cpu.transform_output, out included."""
     N, F, out_height, out_width = out_shape
     alpha = round(M.shape[0] ** 0.5)
     step = alpha - (kernel_size - 1)
@@ -305,14 +314,14 @@ def transform_output_reference(M, out_shape, kernel_size=3):
     # products: (alpha, alpha, F, N, rows, columns) -> Y: (N, F, rows, step, columns, step)
     Y = np.einsum("ik,klfntu,jl->nftiuj", A_T_tile, products, A_T_tile, optimize=True)
     Y = Y.reshape(N, F, step * tiles_high, step * tiles_wide)
-    return np.ascontiguousarray(Y[:, :, :out_height, :out_width])
+    return _result(Y[:, :, :out_height, :out_width], out)
 
 
-def transform_dout_reference(dout, alpha, tiles_high, tiles_wide, kernel_size=3):
+def transform_dout_reference(dout, alpha, tiles_high, tiles_wide, kernel_size=3, out=None):
     """dout: (N, F, H', W'), the gradient of a kernel_size x kernel_size convolution's output -> D: (alpha^2, F, N *
     tiles_high * tiles_wide), each step x step block y of dout (zeros where the last blocks overhang) taken to
     A y A^T, in M's layout: the output transform, transposed. The plain-NumPy twin of
-    kernels.winograd_cpu.transform_dout."""
+    kernels.winograd_cpu.transform_dout, out included."""
     N, F, out_height, out_width = dout.shape
     step = alpha - (kernel_size - 1)
     A_T_tile = TRANSFORMS[kernel_size, step][2].astype(dout.dtype)
@@ -321,14 +330,14 @@ def transform_dout_reference(dout, alpha, tiles_high, tiles_wide, kernel_size=3)
     # blocks: (N, F, rows, step, columns, step) -> D: (alpha, alpha, F, N, rows, columns); (A y A^T)[i, j] is the sum
     # over k, l of A^T[k, i] y[k, l] A^T[l, j].
     D = np.einsum("ki,nftkul,lj->ijfntu", A_T_tile, blocks, A_T_tile, optimize=True)
-    return np.ascontiguousarray(D.reshape(alpha * alpha, F, -1))
+    return _result(D.reshape(alpha * alpha, F, -1), out)
 
 
-def transform_input_transposed_reference(dV, x_shape, pad, kernel_size=3):
+def transform_input_transposed_reference(dV, x_shape, pad, kernel_size=3, out=None):
     """dV: (alpha^2, C, N * tiles_high * tiles_wide), the loss's gradient with respect to the input tiles V of
     transform_input_reference(x, ...) -> dx: x_shape = (N, C, H, W), its gradient with respect to x: each tile's
     B dv B^T added into the pixels the tile was cut from, the zero border dropped: the input transform, transposed. The
-    plain-NumPy twin of kernels.winograd_cpu.transform_input_transposed."""
+    plain-NumPy twin of kernels.winograd_cpu.transform_input_transposed, out included."""
     N, C, H, W = x_shape
     alpha = round(dV.shape[0] ** 0.5)
     overlap = kernel_size - 1
@@ -346,7 +355,7 @@ def transform_input_transposed_reference(dV, x_shape, pad, kernel_size=3):
         for column in range(alpha):
             padded[:, :, row:row + step * tiles_high:step, column:column + step * tiles_wide:step] += \
                 tiles[..., row, column]
-    return np.ascontiguousarray(padded[:, :, pad:pad + H, pad:pad + W])
+    return _result(padded[:, :, pad:pad + H, pad:pad + W], out)
 
 
 def filter_gradient(dU, kernel_size, tile=2):
@@ -377,32 +386,50 @@ def _checked_filters(U, w, tile):
     return U
 
 
-def _winograd(x, w, pad, tile, transform_input, transform_output, U=None):
-    """The algorithm, with the input and output transforms given: alpha^2 GEMMs between two transforms."""
+def _planes_from(workspace):
+    """A function (side, count, rows, columns, dtype) -> planes to write V, M, D or dV into: the workspace's (a
+    kernels.winograd_cpu.Workspace), or new ones when workspace is None."""
     from minicnn.kernels.winograd_cpu import empty_planes
-    N, F, K = x.shape[0], w.shape[0], w.shape[2]
+    if workspace is None:
+        return lambda side, *shape: empty_planes(*shape)
+    return workspace.planes
+
+
+def _winograd(x, w, pad, tile, transform_input, transform_output, U=None, workspace=None, out=None):
+    """The algorithm, with the input and output transforms given: alpha^2 GEMMs between two transforms. V and M in
+    the workspace's planes (new ones when None); out as transform_output's."""
+    N, C, F, K = x.shape[0], x.shape[1], w.shape[0], w.shape[2]
+    alpha = tile + K - 1
     out_height, out_width = x.shape[2] + 2 * pad - (K - 1), x.shape[3] + 2 * pad - (K - 1)
     U = transform_filters(w, tile) if U is None else _checked_filters(U, w, tile)  # (alpha^2, F, C)
     tiles_high, tiles_wide = _tile_counts(out_height, out_width, tile)
-    V = transform_input(x, tile + K - 1, pad, tiles_high, tiles_wide, K)        # (alpha^2, C, tiles)
-    M = np.matmul(U, V, out=empty_planes(len(U), F, V.shape[2], x.dtype))     # (alpha^2, F, tiles): the BLAS
-    return transform_output(M, (N, F, out_height, out_width), K)
+    tiles, planes = N * tiles_high * tiles_wide, _planes_from(workspace)
+    V = transform_input(x, alpha, pad, tiles_high, tiles_wide, K,
+                        out=planes("input", alpha * alpha, C, tiles, x.dtype))            # (alpha^2, C, tiles)
+    M = np.matmul(U, V, out=planes("output", alpha * alpha, F, tiles, x.dtype))         # (alpha^2, F, tiles): BLAS
+    return transform_output(M, (N, F, out_height, out_width), K, out=out)
 
 
-def _backward(x, dout, w, pad, tile, U, transform_input, transform_dout, transform_input_transposed):
+def _backward(x, dout, w, pad, tile, U, transform_input, transform_dout, transform_input_transposed, workspace=None,
+              dx=None):
     """The input and weight gradients, with the transforms given: dout's tiles D, then alpha^2 GEMMs with the tiles of
-    x for dw and alpha^2 with the filters' for dx."""
-    from minicnn.kernels.winograd_cpu import empty_planes
-    K = w.shape[2]
+    x for dw and alpha^2 with the filters' for dx. D, V and dV in the workspace's planes (new ones when None), dV in
+    V's once dw is computed; dx as transform_input_transposed's out."""
+    N, C, F, K = x.shape[0], x.shape[1], w.shape[0], w.shape[2]
     alpha = tile + K - 1
     U = transform_filters(w, tile) if U is None else _checked_filters(U, w, tile)  # (alpha^2, F, C)
     tiles_high, tiles_wide = _tile_counts(dout.shape[2], dout.shape[3], tile)
-    D = transform_dout(dout, alpha, tiles_high, tiles_wide, K)                  # (alpha^2, F, tiles)
-    V = transform_input(x, alpha, pad, tiles_high, tiles_wide, K)              # (alpha^2, C, tiles)
+    tiles, planes = N * tiles_high * tiles_wide, _planes_from(workspace)
+    D = transform_dout(dout, alpha, tiles_high, tiles_wide, K,
+                       out=planes("output", alpha * alpha, F, tiles, x.dtype))            # (alpha^2, F, tiles)
+    V = transform_input(x, alpha, pad, tiles_high, tiles_wide, K,
+                        out=planes("input", alpha * alpha, C, tiles, x.dtype))            # (alpha^2, C, tiles)
     dw = filter_gradient(np.matmul(D, V.transpose(0, 2, 1)), K, tile)           # dU: (alpha^2, F, C), the BLAS
-    del V                   # before dV takes its place: the pass holds no more than the forward pass's V and M
-    dV = np.matmul(U.transpose(0, 2, 1), D, out=empty_planes(alpha * alpha, x.shape[1], D.shape[2], x.dtype))
-    return transform_input_transposed(dV, x.shape, pad, K), dw
+    # V is not needed any more: dV takes its place (its memory, with a workspace), so the pass holds no more than the
+    # forward pass's V and M.
+    del V
+    dV = np.matmul(U.transpose(0, 2, 1), D, out=planes("input", alpha * alpha, C, tiles, x.dtype))
+    return transform_input_transposed(dV, x.shape, pad, K, out=dx), dw
 
 
 def winograd_conv_reference(x, w, pad, tile=2):
@@ -412,7 +439,7 @@ def winograd_conv_reference(x, w, pad, tile=2):
 
 
 # -------------------------------------------------------------------------------------- the fast versions
-def winograd_conv(x, w, pad, tile=2, U=None):
+def winograd_conv(x, w, pad, tile=2, U=None, out=None):
     """Convolution (cross-correlation, as conv_forward) of x with 3x3 or 5x5 filters, stride 1, zero padding pad, no
     bias.
 
@@ -423,12 +450,16 @@ def winograd_conv(x, w, pad, tile=2, U=None):
     tile_with_fewest_products.
     U: transform_filters(w, tile), (alpha^2, F, C), when the caller has it already: a layer that convolves its batch
     chunk by chunk transforms its filters once, not once a chunk.
-    out: (N, F, H', W') with H' = H + 2 * pad - (K - 1), likewise W', x's dtype. ValueError when not
-    supports(..., kernel_sizes=(3, 5)).
+    out: where to write the result, (N, F, H', W') with H' = H + 2 * pad - (K - 1), likewise W', x's dtype (a slice of
+    a layer's output, say); when None, a new array.
+    -> out. ValueError when not supports(..., kernel_sizes=(3, 5)).
+    The transformed tiles and products go to kernels.winograd_cpu.WORKSPACE, kept for the next call (see
+    release_workspace): nothing returned lives there.
     """
     from minicnn.kernels import winograd_cpu        # on first use, as minicnn.layers imports its kernels
     _check_arguments("winograd_conv", x, w, pad, tile)
-    return _winograd(x, w, pad, tile, winograd_cpu.transform_input, winograd_cpu.transform_output, U)
+    return _winograd(x, w, pad, tile, winograd_cpu.transform_input, winograd_cpu.transform_output, U,
+                     winograd_cpu.WORKSPACE, out)
 
 
 def _check_backward_arguments(function, x, dout, w, pad, tile):
@@ -443,19 +474,29 @@ def _check_backward_arguments(function, x, dout, w, pad, tile):
         raise ValueError(f"{function}: dout must be {out_shape}, the output shape of this convolution {described}")
 
 
-def winograd_backward(x, dout, w, pad, tile=2, U=None):
+def winograd_backward(x, dout, w, pad, tile=2, U=None, dx=None):
     """The input and weight gradients of out = winograd_conv(x, w, pad, tile) (the bias's gradient is dout's sum, as
     ever), by the same algorithm with its matrices transposed (see the module's docstring).
 
     x: (N, C, H, W), dout: (N, F, H', W') with H' = H + 2 * pad - (K - 1), likewise W', w: (F, C, K, K) with K 3 or 5,
     all numpy float32 or all float64; pad, tile: as winograd_conv's; U: transform_filters(w, tile), (alpha^2, F, C),
-    when the caller has it already (else computed here)
+    when the caller has it already (else computed here); dx: where to write the input gradient, (N, C, H, W) in x's
+    dtype, or None for a new array
     -> dx: (N, C, H, W), dw: (F, C, K, K), in x's dtype. A layer that runs its batch in chunks adds up the chunks' dw.
+    The tiles go to the workspace, as winograd_conv's.
     """
     from minicnn.kernels import winograd_cpu
     _check_backward_arguments("winograd_backward", x, dout, w, pad, tile)
     return _backward(x, dout, w, pad, tile, U, winograd_cpu.transform_input, winograd_cpu.transform_dout,
-                     winograd_cpu.transform_input_transposed)
+                     winograd_cpu.transform_input_transposed, winograd_cpu.WORKSPACE, dx)
+
+
+def release_workspace():
+    """Give back the memory winograd_conv and winograd_backward keep for their tiles from one call to the next: as
+    much as the largest call needed (through minicnn.layers, whose chunks bound it, 126 MB after a deep-net step). The
+    next call allocates it anew."""
+    from minicnn.kernels import winograd_cpu
+    winograd_cpu.WORKSPACE.release()
 
 
 def winograd_backward_reference(x, dout, w, pad, tile=2):

@@ -5,6 +5,8 @@ Three computations of the same numbers: the Numba transforms (winograd_conv), th
 (winograd_conv_reference) and the naive loops (conv_forward_naive); the input and weight gradients against centred
 differences.
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -405,28 +407,93 @@ def test_filters_transformed_by_the_caller_give_the_same_results(K, tile):
 
 
 @pytest.mark.parametrize("K, tile", ALGORITHMS)
-def test_workspace_bytes_are_what_winograd_conv_holds_per_image(K, tile, monkeypatch):
+def test_workspace_bytes_are_what_winograd_conv_holds_per_image(K, tile):
     """The transformed tiles V and products M that the images put through the algorithm (the layers size their
-    chunks by it), read off the arrays themselves."""
+    chunks by it), read off the workspace they are written to: its two buffers, each plane a cache line longer."""
     N, C, F, H, W, pad = CASES[K][0]
     x, w = np.ones((N, C, H, W), np.float32), np.ones((F, C, K, K), np.float32)
-    held_bytes = []
-    transform_input, transform_output = winograd_cpu.transform_input, winograd_cpu.transform_output
-
-    def recorded_transform_input(*arguments):
-        V = transform_input(*arguments)
-        held_bytes.append(V.nbytes)
-        return V
-
-    def recorded_transform_output(M, *arguments):
-        held_bytes.append(M.nbytes)
-        return transform_output(M, *arguments)
-
-    monkeypatch.setattr(winograd_cpu, "transform_input", recorded_transform_input)
-    monkeypatch.setattr(winograd_cpu, "transform_output", recorded_transform_output)
+    winograd.release_workspace()
+    assert winograd_cpu.WORKSPACE.nbytes() == 0
     winograd.winograd_conv(x, w, pad, tile)
-    assert len(held_bytes) == 2
-    assert winograd.workspace_bytes_per_image(x.shape, w.shape, pad, 4, tile) * N == sum(held_bytes)
+    alpha = tile + K - 1
+    padding = 2 * alpha * alpha * winograd_cpu.CACHE_LINE_BYTES
+    assert winograd_cpu.WORKSPACE.nbytes() - padding == winograd.workspace_bytes_per_image(x.shape, w.shape, pad, 4,
+                                                                                            tile) * N
+    held = winograd_cpu.WORKSPACE.nbytes()
+    winograd.winograd_backward(x, np.ones((N, F, H + 2 * pad - (K - 1), W + 2 * pad - (K - 1)), np.float32), w, pad,
+                               tile)
+    assert winograd_cpu.WORKSPACE.nbytes() == held           # the backward pass holds no more
+
+
+@pytest.mark.parametrize("K, tile", ALGORITHMS)
+def test_results_do_not_live_in_the_reused_workspace(K, tile):
+    """The workspace's buffers are overwritten by every call: what a call returns must not be in them. Two calls on
+    different inputs, the first call's results compared afterwards with what they were when returned."""
+    case = CASES[K][0]
+    (x, w, pad), (x_other, w_other, _) = inputs(case, np.float32, kernel_size=K), inputs(case, np.float32, 1, K)
+    out = winograd.winograd_conv(x, w, pad, tile)
+    dx, dw = winograd.winograd_backward(x, out, w, pad, tile)
+    kept = [out.copy(), dx.copy(), dw.copy()]
+    other_out = winograd.winograd_conv(x_other, w_other, pad, tile)
+    winograd.winograd_backward(x_other, other_out, w_other, pad, tile)
+    for result, copy in zip((out, dx, dw), kept):
+        np.testing.assert_array_equal(result, copy)
+    assert not np.shares_memory(out, other_out)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_out_arguments_are_written_and_returned(dtype):
+    """winograd_conv(..., out=) and winograd_backward(..., dx=) write into the arrays given (here halves of a bigger
+    batch, as the layers pass them), with the same numbers as without; and every transform, fast or reference, writes
+    into its out."""
+    x, w, pad = inputs(CASES[3][0], dtype)
+    N, F = x.shape[0], w.shape[0]
+    expected = winograd.winograd_conv(x, w, pad, 4)
+    out = np.full((2 * N, F, *expected.shape[2:]), np.nan, dtype)
+    second_half = out[N:]
+    assert winograd.winograd_conv(x, w, pad, 4, out=second_half) is second_half
+    np.testing.assert_array_equal(out[N:], expected)
+    assert np.isnan(out[:N]).all()
+    expected_dx, expected_dw = winograd.winograd_backward(x, expected, w, pad, 4)
+    dx = np.full((2 * N, *x.shape[1:]), np.nan, dtype)
+    first_half = dx[:N]
+    returned_dx, dw = winograd.winograd_backward(x, expected, w, pad, 4, dx=first_half)
+    assert returned_dx is first_half
+    np.testing.assert_array_equal(dx[:N], expected_dx)
+    np.testing.assert_array_equal(dw, expected_dw)
+    assert np.isnan(dx[N:]).all()
+    alpha, tiles_high, tiles_wide = 6, -(-expected.shape[2] // 4), -(-expected.shape[3] // 4)
+    for transform_input in (winograd_cpu.transform_input, winograd.transform_input_reference):
+        V = np.empty((alpha * alpha, x.shape[1], N * tiles_high * tiles_wide), dtype)
+        assert transform_input(x, alpha, pad, tiles_high, tiles_wide, 3, out=V) is V
+        assert error_against_scale(V, winograd.transform_input_reference(x, alpha, pad, tiles_high, tiles_wide)) \
+            < float32_tolerance(4, 3)
+
+
+def test_a_wrong_out_is_refused_by_name():
+    x, w, pad = inputs(CASES[3][0], np.float32)
+    out_shape = winograd.winograd_conv(x, w, pad, 2).shape
+    with pytest.raises(ValueError, match=re.escape(f"transform_output: out must be a numpy array {out_shape} float32, got {out_shape} float64")):
+        winograd.winograd_conv(x, w, pad, 2, out=np.empty(out_shape, np.float64))
+    with pytest.raises(ValueError, match="transform_input_transposed: out must be"):
+        winograd.winograd_backward(x, np.ones(out_shape, np.float32), w, pad, 2, dx=np.empty((1, 2), np.float32))
+
+
+def test_workspace_planes_grow_and_are_shared_by_dtypes():
+    """A side's buffer grows when a call needs more and is reused when it needs less, for float32 and float64 alike;
+    an unknown side is an error."""
+    workspace = winograd_cpu.Workspace()
+    small = workspace.planes("input", 4, 3, 5, np.float32)
+    assert small.shape == (4, 3, 5) and small.dtype == np.float32
+    large = workspace.planes("input", 4, 3, 50, np.float64)
+    assert large.dtype == np.float64 and workspace.nbytes() == winograd_cpu.planes_bytes(4, 3, 50, np.float64)
+    again = workspace.planes("input", 4, 3, 5, np.float32)
+    assert np.shares_memory(again, large) and not np.shares_memory(again, small)
+    assert workspace.nbytes() == winograd_cpu.planes_bytes(4, 3, 50, np.float64)
+    with pytest.raises(ValueError, match="side must be one of"):
+        workspace.planes("middle", 4, 3, 5, np.float32)
+    workspace.release()
+    assert workspace.nbytes() == 0
 
 
 def test_filters_of_the_wrong_shape_or_dtype_are_refused():
