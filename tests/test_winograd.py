@@ -473,7 +473,8 @@ def test_out_arguments_are_written_and_returned(dtype):
 def test_a_wrong_out_is_refused_by_name():
     x, w, pad = inputs(CASES[3][0], np.float32)
     out_shape = winograd.winograd_conv(x, w, pad, 2).shape
-    with pytest.raises(ValueError, match=re.escape(f"transform_output: out must be a numpy array {out_shape} float32, got {out_shape} float64")):
+    expected = f"transform_output: out must be a numpy array {out_shape} float32, got {out_shape} float64"
+    with pytest.raises(ValueError, match=re.escape(expected)):
         winograd.winograd_conv(x, w, pad, 2, out=np.empty(out_shape, np.float64))
     with pytest.raises(ValueError, match="transform_input_transposed: out must be"):
         winograd.winograd_backward(x, np.ones(out_shape, np.float32), w, pad, 2, dx=np.empty((1, 2), np.float32))
