@@ -40,7 +40,7 @@ Layouts:
 import numba
 import numpy as np
 
-from minicnn.winograd import TRANSFORMS
+from minicnn.winograd import TRANSFORMS, check_array_to_write
 
 _jit = numba.njit(parallel=True, cache=True, fastmath=False)
 CACHE_LINE_BYTES = 64
@@ -313,7 +313,8 @@ class Workspace:
     A new array that big is new memory to the operating system, and the first write to each 4 KiB page of it stops to
     map and zero that page; the pages of a buffer kept are mapped once. (Measured on conv2: its forward pass nearly
     twice as fast; benchmarks/RESULTS.md.) A buffer grows to the largest size asked of it, which the layers' chunks
-    bound (minicnn.layers.WINOGRAD_CHUNK_BYTES); release() gives the memory back.
+    bound (minicnn.layers.WINOGRAD_CHUNK_BYTES); release() gives the memory back. One call at a time: two threads
+    sharing a workspace would write over each other's tiles.
     """
 
     SIDES = ("input", "output")
@@ -327,10 +328,10 @@ class Workspace:
         if side not in self.SIDES:
             raise ValueError(f"Workspace.planes: side must be one of {self.SIDES}, got {side!r}")
         needed = planes_bytes(count, rows, columns, dtype)
-        buffer = self._buffers.get(side)
-        if buffer is None or buffer.nbytes < needed:
-            buffer = self._buffers[side] = np.empty(needed, dtype=np.uint8)
-        return empty_planes(count, rows, columns, dtype, memory=buffer)
+        if side not in self._buffers or self._buffers[side].nbytes < needed:
+            self._buffers.pop(side, None)              # before the bigger one is allocated, not after
+            self._buffers[side] = np.empty(needed, dtype=np.uint8)
+        return empty_planes(count, rows, columns, dtype, memory=self._buffers[side])
 
     def nbytes(self):
         """The bytes the workspace holds now."""
@@ -352,22 +353,6 @@ def _check_tile_count(function, planes, tiles, shape):
                          f"{planes.shape}")
 
 
-def _array_to_write(function, out, shape, dtype, new=np.empty):
-    """out, if it is a numpy array of this shape and dtype to write into, or new(shape, dtype) when out is None; else
-    a ValueError that says what out must be. The kernels write without bounds checks."""
-    if out is None:
-        return new(shape, dtype)
-    if not isinstance(out, np.ndarray) or out.shape != tuple(shape) or out.dtype != dtype:
-        raise ValueError(f"{function}: out must be a numpy array {tuple(shape)} {np.dtype(dtype)}, got "
-                         f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}")
-    return out
-
-
-def _new_planes(shape, dtype):
-    """empty_planes of shape: (count, rows, columns)."""
-    return empty_planes(*shape, dtype)
-
-
 def transform_input(x, alpha, pad, tiles_high, tiles_wide, kernel_size=3, out=None):
     """x: (N, C, H, W) float32 or float64, alpha: 4, 5, 6 or 8, the tiles of a kernel_size x kernel_size filter -> V:
     (alpha^2, C, N * tiles_high * tiles_wide), the input tiles B^T d B in the layout above, written into out when
@@ -375,7 +360,8 @@ def transform_input(x, alpha, pad, tiles_high, tiles_wide, kernel_size=3, out=No
     H + 2 * pad - (kernel_size - 1) with step = alpha - (kernel_size - 1), likewise W."""
     N, C = x.shape[:2]
     shape = (alpha * alpha, C, N * tiles_high * tiles_wide)
-    V = _array_to_write("transform_input", out, shape, x.dtype, new=_new_planes)
+    V = empty_planes(*shape, x.dtype) if out is None else out
+    check_array_to_write("transform_input", "out", V, shape, x.dtype)
     step = alpha - (kernel_size - 1)
     return _transform_input(np.ascontiguousarray(x), V, alpha, step, pad, tiles_high, tiles_wide)
 
@@ -391,7 +377,8 @@ def transform_output(M, out_shape, kernel_size=3, out=None):
     step = alpha - (kernel_size - 1)
     tiles_high, tiles_wide = -(-out_height // step), -(-out_width // step)
     _check_tile_count("transform_output", M, N * tiles_high * tiles_wide, out_shape)
-    out = _array_to_write("transform_output", out, out_shape, M.dtype)
+    out = np.empty(out_shape, M.dtype) if out is None else out
+    check_array_to_write("transform_output", "out", out, out_shape, M.dtype)
     A_T = np.ascontiguousarray(TRANSFORMS[kernel_size, step][2], dtype=M.dtype)      # (step, alpha)
     return _transform_output(M, out, A_T, tiles_high, tiles_wide)
 
@@ -403,7 +390,8 @@ def transform_dout(dout, alpha, tiles_high, tiles_wide, kernel_size=3, out=None)
     written into out when given (a Workspace's planes), else into new empty_planes."""
     N, F = dout.shape[:2]
     shape = (alpha * alpha, F, N * tiles_high * tiles_wide)
-    D = _array_to_write("transform_dout", out, shape, dout.dtype, new=_new_planes)
+    D = empty_planes(*shape, dout.dtype) if out is None else out
+    check_array_to_write("transform_dout", "out", D, shape, dout.dtype)
     A = np.ascontiguousarray(TRANSFORMS[kernel_size, alpha - (kernel_size - 1)][2].T, dtype=dout.dtype)  # (alpha, step)
     return _transform_dout(np.ascontiguousarray(dout), D, A, tiles_high, tiles_wide)
 
@@ -421,5 +409,6 @@ def transform_input_transposed(dV, x_shape, pad, kernel_size=3, out=None):
     out_height, out_width = H + 2 * pad - (kernel_size - 1), W + 2 * pad - (kernel_size - 1)
     tiles_high, tiles_wide = -(-out_height // step), -(-out_width // step)
     _check_tile_count("transform_input_transposed", dV, N * tiles_high * tiles_wide, x_shape)
-    dx = _array_to_write("transform_input_transposed", out, x_shape, dV.dtype)
+    dx = np.empty(x_shape, dV.dtype) if out is None else out
+    check_array_to_write("transform_input_transposed", "out", dx, x_shape, dV.dtype)
     return _transform_input_transposed(dV, dx, alpha, step, pad, tiles_high, tiles_wide)

@@ -249,6 +249,7 @@ def _conv_backward_by_winograd(dout, x, w, pad):
     dw = np.zeros(w.shape, dtype=w.dtype)
     dx = np.empty(x.shape, dtype=x.dtype)
     for images in _winograd_chunks(x, w, pad, tile):
+        # dx[images] is written in place, so only dw is taken from what the call returns.
         _, dw_of_chunk = winograd.winograd_backward(x[images], dout[images], w, pad, tile, U=transformed_filters,
                                                     dx=dx[images])
         dw += dw_of_chunk

@@ -236,6 +236,20 @@ def _check_numpy_floats(function, arrays, described):
         raise ValueError(f"{function}: {names} must both be float32 or both float64 {described}")
 
 
+def check_array_to_write(function, name, array, shape, dtype):
+    """Raise ValueError, naming function and its argument name, unless array is a writable numpy array of this shape
+    and dtype: the transforms and winograd_conv write into arrays a caller hands them, the Numba kernels without
+    bounds checks."""
+    if isinstance(array, np.ndarray) and array.shape == tuple(shape) and array.dtype == dtype \
+            and array.flags.writeable:
+        return
+    if isinstance(array, np.ndarray):
+        got = f"{array.shape} {array.dtype}" + ("" if array.flags.writeable else ", read-only")
+    else:
+        got = type(array).__name__
+    raise ValueError(f"{function}: {name} must be a writable numpy array {tuple(shape)} {np.dtype(dtype)}, got {got}")
+
+
 def _tile_choices(K):
     """The tiles TRANSFORMS has for K x K filters, as an error message lists them: '2 (F(2x2, 3x3)) or 4 (...)'."""
     return " or ".join(f"{m} (F({m}x{m}, {K}x{K}))" for size, m in TRANSFORMS if size == K)
@@ -260,11 +274,12 @@ def _tile_counts(out_height, out_width, tile):
     return -(-out_height // tile), -(-out_width // tile)
 
 
-def _result(values, out):
-    """values as a new contiguous array, or copied into out, an array of their shape, when given. Each transform takes
-    an out as its fast twin in kernels/winograd_cpu.py does, which writes there directly."""
+def _result(function, values, out):
+    """values as a new contiguous array, or copied into out, a writable array of their shape and dtype, when given.
+    Each transform takes an out as its fast twin in kernels/winograd_cpu.py does, which writes there directly."""
     if out is None:
         return np.ascontiguousarray(values)
+    check_array_to_write(function, "out", out, values.shape, values.dtype)
     out[...] = values
     return out
 
@@ -298,7 +313,7 @@ def transform_input_reference(x, alpha, pad, tiles_high, tiles_wide, kernel_size
     tiles = np.lib.stride_tricks.sliding_window_view(padded, (alpha, alpha), axis=(2, 3))[:, :, ::step, ::step]
     # tiles: (N, C, rows, columns, alpha, alpha) -> V: (alpha, alpha, C, N, rows, columns)
     V = np.einsum("ik,nctukl,jl->ijcntu", B_T_tile, tiles, B_T_tile, optimize=True)
-    return _result(V.reshape(alpha * alpha, C, -1), out)
+    return _result("transform_input_reference", V.reshape(alpha * alpha, C, -1), out)
 
 
 def transform_output_reference(M, out_shape, kernel_size=3, out=None):
@@ -314,7 +329,7 @@ def transform_output_reference(M, out_shape, kernel_size=3, out=None):
     # products: (alpha, alpha, F, N, rows, columns) -> Y: (N, F, rows, step, columns, step)
     Y = np.einsum("ik,klfntu,jl->nftiuj", A_T_tile, products, A_T_tile, optimize=True)
     Y = Y.reshape(N, F, step * tiles_high, step * tiles_wide)
-    return _result(Y[:, :, :out_height, :out_width], out)
+    return _result("transform_output_reference", Y[:, :, :out_height, :out_width], out)
 
 
 def transform_dout_reference(dout, alpha, tiles_high, tiles_wide, kernel_size=3, out=None):
@@ -330,7 +345,7 @@ def transform_dout_reference(dout, alpha, tiles_high, tiles_wide, kernel_size=3,
     # blocks: (N, F, rows, step, columns, step) -> D: (alpha, alpha, F, N, rows, columns); (A y A^T)[i, j] is the sum
     # over k, l of A^T[k, i] y[k, l] A^T[l, j].
     D = np.einsum("ki,nftkul,lj->ijfntu", A_T_tile, blocks, A_T_tile, optimize=True)
-    return _result(D.reshape(alpha * alpha, F, -1), out)
+    return _result("transform_dout_reference", D.reshape(alpha * alpha, F, -1), out)
 
 
 def transform_input_transposed_reference(dV, x_shape, pad, kernel_size=3, out=None):
@@ -355,7 +370,7 @@ def transform_input_transposed_reference(dV, x_shape, pad, kernel_size=3, out=No
         for column in range(alpha):
             padded[:, :, row:row + step * tiles_high:step, column:column + step * tiles_wide:step] += \
                 tiles[..., row, column]
-    return _result(padded[:, :, pad:pad + H, pad:pad + W], out)
+    return _result("transform_input_transposed_reference", padded[:, :, pad:pad + H, pad:pad + W], out)
 
 
 def filter_gradient(dU, kernel_size, tile=2):
@@ -386,56 +401,48 @@ def _checked_filters(U, w, tile):
     return U
 
 
-def _planes_from(workspace):
-    """A function (side, count, rows, columns, dtype) -> planes to write V, M, D or dV into: the workspace's (a
-    kernels.winograd_cpu.Workspace), or new ones when workspace is None."""
-    from minicnn.kernels.winograd_cpu import empty_planes
-    if workspace is None:
-        return lambda side, *shape: empty_planes(*shape)
-    return workspace.planes
-
-
-def _winograd(x, w, pad, tile, transform_input, transform_output, U=None, workspace=None, out=None):
+def _winograd(x, w, pad, tile, transform_input, transform_output, workspace, U=None, out=None):
     """The algorithm, with the input and output transforms given: alpha^2 GEMMs between two transforms. V and M in
-    the workspace's planes (new ones when None); out as transform_output's."""
+    the planes of workspace (a kernels.winograd_cpu.Workspace); out as transform_output's."""
     N, C, F, K = x.shape[0], x.shape[1], w.shape[0], w.shape[2]
     alpha = tile + K - 1
-    out_height, out_width = x.shape[2] + 2 * pad - (K - 1), x.shape[3] + 2 * pad - (K - 1)
+    out_shape = _output_shape(x.shape, w.shape, pad)                           # (N, F, H', W')
     U = transform_filters(w, tile) if U is None else _checked_filters(U, w, tile)  # (alpha^2, F, C)
-    tiles_high, tiles_wide = _tile_counts(out_height, out_width, tile)
-    tiles, planes = N * tiles_high * tiles_wide, _planes_from(workspace)
+    tiles_high, tiles_wide = _tile_counts(out_shape[2], out_shape[3], tile)
+    tiles = N * tiles_high * tiles_wide
     V = transform_input(x, alpha, pad, tiles_high, tiles_wide, K,
-                        out=planes("input", alpha * alpha, C, tiles, x.dtype))            # (alpha^2, C, tiles)
-    M = np.matmul(U, V, out=planes("output", alpha * alpha, F, tiles, x.dtype))         # (alpha^2, F, tiles): BLAS
-    return transform_output(M, (N, F, out_height, out_width), K, out=out)
+                        out=workspace.planes("input", alpha * alpha, C, tiles, x.dtype))  # (alpha^2, C, tiles)
+    M = np.matmul(U, V, out=workspace.planes("output", alpha * alpha, F, tiles, x.dtype))  # (alpha^2, F, tiles)
+    return transform_output(M, out_shape, K, out=out)
 
 
-def _backward(x, dout, w, pad, tile, U, transform_input, transform_dout, transform_input_transposed, workspace=None,
+def _backward(x, dout, w, pad, tile, U, transform_input, transform_dout, transform_input_transposed, workspace,
               dx=None):
     """The input and weight gradients, with the transforms given: dout's tiles D, then alpha^2 GEMMs with the tiles of
-    x for dw and alpha^2 with the filters' for dx. D, V and dV in the workspace's planes (new ones when None), dV in
-    V's once dw is computed; dx as transform_input_transposed's out."""
+    x for dw and alpha^2 with the filters' for dx. D, V and dV in the planes of workspace, dV in V's once dw is
+    computed; dx as transform_input_transposed's out."""
     N, C, F, K = x.shape[0], x.shape[1], w.shape[0], w.shape[2]
     alpha = tile + K - 1
     U = transform_filters(w, tile) if U is None else _checked_filters(U, w, tile)  # (alpha^2, F, C)
     tiles_high, tiles_wide = _tile_counts(dout.shape[2], dout.shape[3], tile)
-    tiles, planes = N * tiles_high * tiles_wide, _planes_from(workspace)
+    tiles = N * tiles_high * tiles_wide
     D = transform_dout(dout, alpha, tiles_high, tiles_wide, K,
-                       out=planes("output", alpha * alpha, F, tiles, x.dtype))            # (alpha^2, F, tiles)
+                       out=workspace.planes("output", alpha * alpha, F, tiles, x.dtype))  # (alpha^2, F, tiles)
     V = transform_input(x, alpha, pad, tiles_high, tiles_wide, K,
-                        out=planes("input", alpha * alpha, C, tiles, x.dtype))            # (alpha^2, C, tiles)
+                        out=workspace.planes("input", alpha * alpha, C, tiles, x.dtype))  # (alpha^2, C, tiles)
     dw = filter_gradient(np.matmul(D, V.transpose(0, 2, 1)), K, tile)           # dU: (alpha^2, F, C), the BLAS
-    # V is not needed any more: dV takes its place (its memory, with a workspace), so the pass holds no more than the
-    # forward pass's V and M.
+    # V is not needed any more: dV takes its memory, so the pass holds no more than the forward pass's V and M.
     del V
-    dV = np.matmul(U.transpose(0, 2, 1), D, out=planes("input", alpha * alpha, C, tiles, x.dtype))
+    dV = np.matmul(U.transpose(0, 2, 1), D, out=workspace.planes("input", alpha * alpha, C, tiles, x.dtype))
     return transform_input_transposed(dV, x.shape, pad, K, out=dx), dw
 
 
 def winograd_conv_reference(x, w, pad, tile=2):
     """winograd_conv with the plain-NumPy transforms: slower, and the version to read first."""
+    from minicnn.kernels.winograd_cpu import Workspace
     _check_arguments("winograd_conv_reference", x, w, pad, tile)
-    return _winograd(x, w, pad, tile, transform_input_reference, transform_output_reference)
+    # A workspace of its own, dropped on return: new memory every call, as plain NumPy code would take.
+    return _winograd(x, w, pad, tile, transform_input_reference, transform_output_reference, Workspace())
 
 
 # -------------------------------------------------------------------------------------- the fast versions
@@ -458,8 +465,16 @@ def winograd_conv(x, w, pad, tile=2, U=None, out=None):
     """
     from minicnn.kernels import winograd_cpu        # on first use, as minicnn.layers imports its kernels
     _check_arguments("winograd_conv", x, w, pad, tile)
-    return _winograd(x, w, pad, tile, winograd_cpu.transform_input, winograd_cpu.transform_output, U,
-                     winograd_cpu.WORKSPACE, out)
+    if out is not None:
+        check_array_to_write("winograd_conv", "out", out, _output_shape(x.shape, w.shape, pad), x.dtype)
+    return _winograd(x, w, pad, tile, winograd_cpu.transform_input, winograd_cpu.transform_output,
+                     winograd_cpu.WORKSPACE, U, out)
+
+
+def _output_shape(x_shape, w_shape, pad):
+    """(N, F, H', W'), the output of the convolution of x_shape: (N, C, H, W) with w_shape: (F, C, K, K), stride 1."""
+    K = w_shape[2]
+    return (x_shape[0], w_shape[0], *(size + 2 * pad - (K - 1) for size in x_shape[2:]))
 
 
 def _check_backward_arguments(function, x, dout, w, pad, tile):
@@ -468,8 +483,7 @@ def _check_backward_arguments(function, x, dout, w, pad, tile):
     _check_arguments(function, x, w, pad, tile)
     described = _described({"x": x, "dout": dout, "w": w}, f"pad {pad}, tile {tile}")
     _check_numpy_floats(function, {"x": x, "dout": dout}, described)
-    K = w.shape[2]
-    out_shape = (x.shape[0], w.shape[0], *(size + 2 * pad - (K - 1) for size in x.shape[2:]))
+    out_shape = _output_shape(x.shape, w.shape, pad)
     if dout.shape != out_shape:
         raise ValueError(f"{function}: dout must be {out_shape}, the output shape of this convolution {described}")
 
@@ -487,6 +501,8 @@ def winograd_backward(x, dout, w, pad, tile=2, U=None, dx=None):
     """
     from minicnn.kernels import winograd_cpu
     _check_backward_arguments("winograd_backward", x, dout, w, pad, tile)
+    if dx is not None:
+        check_array_to_write("winograd_backward", "dx", dx, x.shape, x.dtype)
     return _backward(x, dout, w, pad, tile, U, winograd_cpu.transform_input, winograd_cpu.transform_dout,
                      winograd_cpu.transform_input_transposed, winograd_cpu.WORKSPACE, dx)
 
@@ -501,6 +517,7 @@ def release_workspace():
 
 def winograd_backward_reference(x, dout, w, pad, tile=2):
     """winograd_backward with the plain-NumPy transforms: slower, and the version to read first."""
+    from minicnn.kernels.winograd_cpu import Workspace
     _check_backward_arguments("winograd_backward_reference", x, dout, w, pad, tile)
     return _backward(x, dout, w, pad, tile, None, transform_input_reference, transform_dout_reference,
-                     transform_input_transposed_reference)
+                     transform_input_transposed_reference, Workspace())

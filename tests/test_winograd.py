@@ -444,8 +444,7 @@ def test_results_do_not_live_in_the_reused_workspace(K, tile):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_out_arguments_are_written_and_returned(dtype):
     """winograd_conv(..., out=) and winograd_backward(..., dx=) write into the arrays given (here halves of a bigger
-    batch, as the layers pass them), with the same numbers as without; and every transform, fast or reference, writes
-    into its out."""
+    batch, as the layers pass them), with the same numbers as without."""
     x, w, pad = inputs(CASES[3][0], dtype)
     N, F = x.shape[0], w.shape[0]
     expected = winograd.winograd_conv(x, w, pad, 4)
@@ -462,22 +461,51 @@ def test_out_arguments_are_written_and_returned(dtype):
     np.testing.assert_array_equal(dx[:N], expected_dx)
     np.testing.assert_array_equal(dw, expected_dw)
     assert np.isnan(dx[N:]).all()
-    alpha, tiles_high, tiles_wide = 6, -(-expected.shape[2] // 4), -(-expected.shape[3] // 4)
-    for transform_input in (winograd_cpu.transform_input, winograd.transform_input_reference):
-        V = np.empty((alpha * alpha, x.shape[1], N * tiles_high * tiles_wide), dtype)
-        assert transform_input(x, alpha, pad, tiles_high, tiles_wide, 3, out=V) is V
-        assert error_against_scale(V, winograd.transform_input_reference(x, alpha, pad, tiles_high, tiles_wide)) \
-            < float32_tolerance(4, 3)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["numba", "reference"])
+def test_every_transform_writes_into_its_out(fast):
+    """Each of the four transforms, fast and reference, given an out full of NaN, returns that out with the numbers
+    it returns without one."""
+    x, w, pad = inputs(CASES[3][0], np.float64)
+    module = winograd_cpu if fast else winograd
+    suffix = "" if fast else "_reference"
+    alpha, out_shape = 6, winograd.winograd_conv(x, w, pad, 4).shape
+    tiles_high, tiles_wide = -(-out_shape[2] // 4), -(-out_shape[3] // 4)
+    rng = np.random.default_rng(3)
+    M = rng.standard_normal((alpha * alpha, out_shape[1], x.shape[0] * tiles_high * tiles_wide))
+    dV = rng.standard_normal((alpha * alpha, x.shape[1], M.shape[2]))
+    dout = rng.standard_normal(out_shape)
+    calls = {"transform_input": (x, alpha, pad, tiles_high, tiles_wide, 3), "transform_output": (M, out_shape, 3),
+             "transform_dout": (dout, alpha, tiles_high, tiles_wide, 3),
+             "transform_input_transposed": (dV, x.shape, pad, 3)}
+    for name, arguments in calls.items():
+        transform = getattr(module, name + suffix)
+        expected = transform(*arguments)
+        out = np.full(expected.shape, np.nan)
+        assert transform(*arguments, out=out) is out, name
+        np.testing.assert_array_equal(out, expected, err_msg=name)
 
 
 def test_a_wrong_out_is_refused_by_name():
+    """An out or dx of the wrong shape or dtype, read-only, or not an array at all: a ValueError naming the function,
+    the argument and what it must be, before any work is done; the reference transforms check theirs too."""
     x, w, pad = inputs(CASES[3][0], np.float32)
     out_shape = winograd.winograd_conv(x, w, pad, 2).shape
-    expected = f"transform_output: out must be a numpy array {out_shape} float32, got {out_shape} float64"
+    dout = np.ones(out_shape, np.float32)
+    expected = f"winograd_conv: out must be a writable numpy array {out_shape} float32, got {out_shape} float64"
     with pytest.raises(ValueError, match=re.escape(expected)):
         winograd.winograd_conv(x, w, pad, 2, out=np.empty(out_shape, np.float64))
-    with pytest.raises(ValueError, match="transform_input_transposed: out must be"):
-        winograd.winograd_backward(x, np.ones(out_shape, np.float32), w, pad, 2, dx=np.empty((1, 2), np.float32))
+    read_only = np.empty(out_shape, np.float32)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match=re.escape(f"got {out_shape} float32, read-only")):
+        winograd.winograd_conv(x, w, pad, 2, out=read_only)
+    with pytest.raises(ValueError, match="winograd_conv: out must be .* got list"):
+        winograd.winograd_conv(x, w, pad, 2, out=[])
+    with pytest.raises(ValueError, match=re.escape(f"winograd_backward: dx must be a writable numpy array {x.shape}")):
+        winograd.winograd_backward(x, dout, w, pad, 2, dx=np.empty((1, 2), np.float32))
+    with pytest.raises(ValueError, match="transform_output_reference: out must be a writable numpy array"):
+        winograd.transform_output_reference(np.ones((16, 1, 1)), (1, 1, 2, 2), 3, out=np.zeros((4, 1, 2, 2)))
 
 
 def test_workspace_planes_grow_and_are_shared_by_dtypes():
