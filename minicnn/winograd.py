@@ -205,12 +205,18 @@ def supports(x_shape, w_shape, stride, pad, kernel_sizes=(3,)):
             and min(H, W) + 2 * pad >= K)
 
 
+def _output_shape(x_shape, w_shape, pad):
+    """(N, F, H', W'), the output of the convolution of x_shape: (N, C, H, W) with w_shape: (F, C, K, K), stride 1."""
+    K = w_shape[2]
+    return (x_shape[0], w_shape[0], *(size + 2 * pad - (K - 1) for size in x_shape[2:]))
+
+
 def tile_with_fewest_products(x_shape, w_shape, pad):
     """The output tile the layers hand to winograd_conv for x_shape: (N, C, H, W), w_shape: (F, C, K, K) and pad: among
     the tiles TRANSFORMS has for K x K filters, the one whose image needs the fewest products (alpha^2 for each
     tile of the output), and on a tie the smaller (see the module's docstring, "Which tile")."""
     K = w_shape[2]
-    out_height, out_width = (size + 2 * pad - (K - 1) for size in x_shape[2:])
+    out_height, out_width = _output_shape(x_shape, w_shape, pad)[2:]
 
     def products_per_image(tile):
         tiles_high, tiles_wide = _tile_counts(out_height, out_width, tile)
@@ -386,8 +392,8 @@ def filter_gradient(dU, kernel_size, tile=2):
 def workspace_bytes_per_image(x_shape, w_shape, pad, itemsize, tile=2):
     """What winograd_conv holds per image of x: (N, C, H, W) with w: (F, C, K, K): its transformed input tiles V
     (alpha^2, C, tiles) and products M (alpha^2, F, tiles), in bytes, for items of itemsize bytes."""
-    (F, C, K), (H, W) = w_shape[:3], x_shape[2:]
-    tiles_high, tiles_wide = _tile_counts(H + 2 * pad - (K - 1), W + 2 * pad - (K - 1), tile)
+    F, C, K = w_shape[:3]
+    tiles_high, tiles_wide = _tile_counts(*_output_shape(x_shape, w_shape, pad)[2:], tile)
     return (tile + K - 1) ** 2 * (C + F) * tiles_high * tiles_wide * itemsize
 
 
@@ -469,12 +475,6 @@ def winograd_conv(x, w, pad, tile=2, U=None, out=None):
         check_array_to_write("winograd_conv", "out", out, _output_shape(x.shape, w.shape, pad), x.dtype)
     return _winograd(x, w, pad, tile, winograd_cpu.transform_input, winograd_cpu.transform_output,
                      winograd_cpu.WORKSPACE, U, out)
-
-
-def _output_shape(x_shape, w_shape, pad):
-    """(N, F, H', W'), the output of the convolution of x_shape: (N, C, H, W) with w_shape: (F, C, K, K), stride 1."""
-    K = w_shape[2]
-    return (x_shape[0], w_shape[0], *(size + 2 * pad - (K - 1) for size in x_shape[2:]))
 
 
 def _check_backward_arguments(function, x, dout, w, pad, tile):
