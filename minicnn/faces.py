@@ -20,6 +20,7 @@ from skimage.feature import Cascade
 from skimage.transform import resize
 
 from minicnn import data, models, preprocessing
+from minicnn.ensemble import Ensemble
 from minicnn.plots import DPI, saved_figure
 
 DETECTION_MAX_SIDE = 1024      # photos are shrunk to this longer side for detection: its time grows with the area
@@ -127,13 +128,17 @@ def emotion_probabilities(model, faces):
     return np.asarray(model.probabilities(preprocessing.model_inputs(model, faces, hog_cache=False)), dtype=np.float64)
 
 
-def load_model(path=None):
-    """The model saved at path (models.load), or the shipped one (models.pretrained) when path is None, checked to
-    hold the mean training image its inputs are centred on; ValueError naming the file and the problem otherwise."""
-    model = models.load(path) if path else models.pretrained()
+def load_model(paths=None):
+    """The model to read faces with: the shipped one (models.pretrained) for None, the one saved at a path
+    (models.load), or for a list of several paths their Ensemble; checked to hold the mean training image its
+    inputs are centred on. ValueError naming the file and the problem otherwise."""
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths or [])
+    if len(paths) > 1:
+        return Ensemble.load(paths)
+    model = models.load(paths[0]) if paths else models.pretrained()
     if model.mean_image is None:
-        raise ValueError(f"{path or 'the shipped model'} holds no mean training image, so its inputs cannot be "
-                         f"prepared as in training")
+        raise ValueError(f"{paths[0] if paths else 'the shipped model'} holds no mean training image, so its inputs "
+                         "cannot be prepared as in training")
     return model
 
 
@@ -141,9 +146,10 @@ def detect_emotions(image, model=None, detect=True, class_names=data.CLASS_NAMES
     """The faces in an image and the emotion of each, as the `fer` package returns them.
 
     image: (H, W) grey or (H, W, 3|4) colour, uint8 0..255 or float 0..1 (read_image reads a file). model: a
-    ConvNet with its mean image (models.load), None for the shipped model. detect=False takes the whole image as
-    one face (a FER2013-style crop). Returns a list, largest face first, of {"box": [x, y, width, height],
-    "emotion": the most likely class name, "emotions": {class name: probability}}; [] when no face is found.
+    ConvNet with its mean image (models.load) or an Ensemble (load_model), None for the shipped model.
+    detect=False takes the whole image as one face (a FER2013-style crop). Returns a list, largest face first, of
+    {"box": [x, y, width, height], "emotion": the most likely class name, "emotions": {class name: probability}};
+    [] when no face is found.
     """
     model = load_model() if model is None else model
     grey = grey_levels(image)
