@@ -138,10 +138,8 @@ async function showSaliency(card, face, emotion) {
 // --------------------------------------------------------------------------------------------- photos
 function photoCard(name) {
   const card = element("article", "photo-card");
-  const heading = element("h2", "", name);
-  const status = element("p", "message", "Looking for faces\u2026");
-  card.append(heading, status);
-  $("results").prepend(card);
+  const status = element("p", "message", "Waiting\u2026");
+  card.append(element("h2", "", name), status);
   return { card, status };
 }
 
@@ -169,10 +167,14 @@ function showPhoto({ card, status }, url, answer) {
   card.append(body);
 }
 
-// One photo after the other: the server runs the network on one request at a time anyway.
+// The photos of one choice or drop, in their order above the earlier ones, analysed one after the other: the
+// server runs the network on one photo at a time anyway.
 async function analyseFiles(files) {
-  for (const file of files) {
-    const place = photoCard(file.name);
+  const places = files.map((file) => photoCard(file.name));
+  $("results").prepend(...places.map((place) => place.card));
+  for (const [index, file] of files.entries()) {
+    const place = places[index];
+    place.status.textContent = "Looking for faces\u2026";
     try {
       if (file.size > server.maxUploadBytes) {
         throw new Error(`the file is larger than the page takes (${$("size-limit").textContent})`);
@@ -213,13 +215,14 @@ function frameBlob(video, type) {
   return new Promise((resolve) => canvas.toBlob(resolve, type, 0.85));
 }
 
+// The frame rate over the answers of the last RATE_WINDOW_MS (shown from the second answer on).
 function showRate(now, secondsOnServer) {
   webcam.answers = webcam.answers.filter((time) => now - time < RATE_WINDOW_MS);
   webcam.answers.push(now);
-  const rate = webcam.answers.length > 1
-    ? (webcam.answers.length - 1) / ((now - webcam.answers[0]) / 1000) : 0;
-  $("rate").textContent = `${rate.toFixed(1)} frames/s, ${Math.round(1000 * secondsOnServer)} ms a frame ` +
-    "on the server";
+  const onServer = `${Math.round(1000 * secondsOnServer)} ms a frame on the server`;
+  const count = webcam.answers.length;
+  $("rate").textContent = count > 1
+    ? `${((count - 1) / ((now - webcam.answers[0]) / 1000)).toFixed(1)} frames/s, ${onServer}` : onServer;
 }
 
 function showLiveFaces(answer) {
