@@ -108,6 +108,14 @@ def test_the_saliency_refuses_a_face_of_another_size_and_an_unknown_emotion(mode
         app.face_saliency(crop_png, model, "bored")
 
 
+def test_a_hybrid_net_has_no_saliency_map_and_says_why(astronaut_answer):
+    hybrid = ConvNet([ConvLayer(2, 3, pool=True)], [4], input_dim=(1, 48, 48), hog_dim=10, seed=0)
+    hybrid.mean_image = np.zeros((48, 48), dtype=np.float32)
+    crop_png = base64.b64decode(astronaut_answer["faces"][0]["face"].split(",", 1)[1])
+    with pytest.raises(ValueError, match="HOG features, which have no backward pass"):
+        app.face_saliency(crop_png, hybrid)
+
+
 def test_the_model_summary_reads_the_accuracy_from_model_info_and_invents_none(model, tmp_path):
     summary = app.model_summary(model)
     assert summary["name"].startswith(models.PRETRAINED_MODEL.name)
