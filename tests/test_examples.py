@@ -152,7 +152,7 @@ def test_evaluate_scores_an_ensemble_with_ten_crops(trained_run, workspace):
     plain = json.loads((out / "report_PublicTest.json").read_text())
     ten_crops = json.loads((out / "report_PublicTest_tta.json").read_text())
     assert ten_crops["crops"] is True and ten_crops["mirror"] is True and ten_crops["count"] == plain["count"]
-    assert f"PublicTest accuracy with ten crops averaged in {ten_crops['accuracy']:.4f}" in result.stdout
+    assert f"PublicTest accuracy with ten crops averaged {ten_crops['accuracy']:.4f}" in result.stdout
 
 
 def test_evaluate_refuses_to_mirror_a_hybrid_net(workspace):
