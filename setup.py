@@ -20,7 +20,7 @@ setup(
         "cuda13": ["cupy-cuda13x"],
         "test": ["pytest", "hypothesis", "ruff", "nbclient", "nbformat", "ipykernel"],  # the last three run notebooks/
         "bench": ["torch", "threadpoolctl"],   # threadpoolctl names the BLAS kernel in the reports
-        "search": ["ray[tune]"],               # examples/cross_validate.py's trials as Ray Tune trials
+        "search": ["ray[tune]", "threadpoolctl"],   # examples/cross_validate.py's trials as Ray Tune trials
         "mpi": ["mpi4py", "mpich"],            # --data-parallel: mpi4py with MPICH's wheel (mpiexec included)
     },
 )

@@ -170,15 +170,18 @@ def plot_search(trials, path, title="Hyper-parameter search, scored on PublicTes
             where.annotate(str(trial["rank"]), (trial["learning_rate"], trial["reg"]), textcoords="offset points",
                            xytext=(6, 4), fontsize=8)
             history = 100 * np.asarray(trial["val_acc_history"], dtype=np.float64)
-            curves.plot(np.arange(1, history.size + 1), history, marker="o", markersize=3, alpha=0.8,
-                        color="tab:red" if failed else colours(norm(accuracy)))
+            if history.size:
+                curves.plot(np.arange(1, history.size + 1), history, marker="o", markersize=4, alpha=0.8,
+                            color="tab:red" if failed else colours(norm(accuracy)))
+                curves.annotate(str(trial["rank"]), (history.size, history[-1]), textcoords="offset points",
+                                xytext=(6, -3), fontsize=8)
         fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=colours), ax=where,
                      label="best PublicTest accuracy (%)")
         where.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="L2 strength (reg)",
                   title="settings, numbered by rank (x: diverged)")
-        where.grid(alpha=0.3, which="both")
+        where.grid(alpha=0.3)
         curves.set(xlabel="epoch", ylabel="PublicTest accuracy (%)",
-                   title="every trial, epoch by epoch (stopped early: ends early)")
+                   title="every trial, epoch by epoch, numbered by rank (stopped early: ends early)")
         curves.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         curves.grid(alpha=0.3)
         fig.suptitle(title)

@@ -199,9 +199,9 @@ def tune_trial(setting, splits, arguments, hidden_layers):
     """One trial as Tune runs it: train with setting and report every epoch with its minicnn checkpoint; a trial
     that Tune hands a checkpoint (a resumed search, a trial restarted after its node was lost) continues from it."""
     from ray import tune
-    threads_per_trial(arguments.cpus_per_trial)
     given = tune.get_checkpoint()
-    with given.as_directory() if given is not None else contextlib.nullcontext() as folder:
+    with threads_per_trial(arguments.cpus_per_trial), \
+            given.as_directory() if given is not None else contextlib.nullcontext() as folder:
         resume = None if folder is None else Path(folder, CHECKPOINT_FILE)
         result = run_trial(setting, splits, arguments, hidden_layers, on_epoch_end=report_to_tune, resume=resume)
     if result["diverged"]:
@@ -218,10 +218,15 @@ def report_to_tune(solver):
         tune.report({**epoch_metrics(solver), "diverged": False}, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
+@contextlib.contextmanager
 def threads_per_trial(cores):
-    """Let this trial's Numba kernels use `cores` threads. (Ray tells OpenBLAS through OMP_NUM_THREADS.)"""
+    """While the block runs, OpenBLAS (the GEMMs) and Numba's kernels use `cores` threads: a trial has that many
+    cores of its own, and a process that Ray started before it was handed the trial may have set up more threads."""
     import numba
+    from threadpoolctl import threadpool_limits
     numba.set_num_threads(max(1, min(cores, numba.config.NUMBA_NUM_THREADS)))
+    with threadpool_limits(limits=cores):
+        yield
 
 
 def tune_result_row(result, space):
