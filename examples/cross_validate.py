@@ -1,12 +1,14 @@
-"""Search for the learning rate, the L2 strength and the hidden FC width, as the paper chose its own.
+"""Search for the learning rate, the L2 strength and the hidden FC width, as the paper chose its own, and for the
+weight decay, the augmentation's strength and the learning-rate schedule.
 
 python examples/cross_validate.py --depth shallow --trials 8 --subset 5000 --epochs 3
 
 Each trial draws the learning rate and the L2 strength log-uniformly (a decade is a decade, whichever decade it
-is) and the width of the hidden FC layers from a short list, trains the net on the first --subset training images
-for --epochs epochs with the paper's recipe (minicnn.training), and is scored by its best validation (PublicTest)
-accuracy. PrivateTest is never scored here: a test set that helped choose the hyper-parameters no longer measures
-how the chosen net does on faces it has never seen.
+is), and the width of the hidden FC layers, the weight decay, the augmentation's strength and the schedule each from
+a short list, trains the net on the first --subset training images for --epochs epochs with the paper's recipe
+otherwise (minicnn.training), and is scored by its best validation (PublicTest) accuracy. PrivateTest is never
+scored here: a test set that helped choose the hyper-parameters no longer measures how the chosen net does on faces
+it has never seen.
 
 With Ray Tune installed (pip install -e ".[search]") the trials run as Tune trials (minicnn.search): at once, one per
 core (--cpus-per-trial), on a Ray started here or on a cluster (--address); ASHA stops the worse half of the trials
@@ -24,15 +26,16 @@ from pathlib import Path
 from minicnn import data, evaluation, plots, search
 from minicnn.cli import run_script
 from minicnn.files import atomic_write
-from minicnn.training import PRESETS, load_data, training_parser
+from minicnn.training import PRESETS, SCHEDULES, load_data, training_parser
 
 NAME_PATTERN = "cv_<depth>"  # the default --name, filled in once --depth is known
-RESULT_FIELDS = ("rank", "learning_rate", "reg", "fc_width", "val_acc", "final_train_acc", "epochs", "diverged",
-                 "failed", "seconds")
+RESULT_FIELDS = ("rank", "learning_rate", "reg", "fc_width", "weight_decay", "augment", "schedule", "val_acc",
+                 "final_train_acc", "epochs", "diverged", "failed", "seconds")
 
 
 def parse_arguments(argv=None):
-    parser = training_parser("Search over learning rate, L2 strength and hidden FC width, scored on PublicTest "
+    parser = training_parser("Search over learning rate, L2 strength, hidden FC width, weight decay, augmentation "
+                             "and schedule, scored on PublicTest "
                              "(validation) only, as Ray Tune trials with ASHA early stopping when Ray is installed. "
                              "Trains on the first --subset (default 5000) images.", epochs=3, name=NAME_PATTERN)
     parser.set_defaults(subset=5000)
@@ -44,6 +47,15 @@ def parse_arguments(argv=None):
                         help="L2 strengths, drawn log-uniformly (default: %(default)s)")
     parser.add_argument("--widths", type=int, nargs="+", default=[256, 512, 1024],
                         help="units of each hidden FC layer, drawn uniformly (default: %(default)s)")
+    parser.add_argument("--weight-decays", type=float, nargs="+", default=[0.0, 1e-2, 1e-1],
+                        help="decoupled weight decays, drawn uniformly; the search sets --weight-decay "
+                             "(default: %(default)s)")
+    parser.add_argument("--augment-strengths", type=float, nargs="+", default=[0.0, 0.5, 1.0],
+                        help="strengths of the standard augmentation (0: mirroring only), drawn uniformly; the search "
+                             "sets --augment (default: %(default)s)")
+    parser.add_argument("--schedules", nargs="+", choices=SCHEDULES, default=["exponential", "cosine"],
+                        help="learning-rate schedules, drawn uniformly; the search sets --schedule "
+                             "(default: %(default)s)")
     ray = parser.add_argument_group("Ray Tune (pip install -e \".[search]\")")
     ray.add_argument("--sequential", action="store_true",
                      help="run the trials one after another in this process, each to the end, without Ray")
@@ -70,12 +82,14 @@ def parse_arguments(argv=None):
 
 
 def format_table(ranked, epochs):
-    lines = [f"{'rank':>4}  {'lr':>9}  {'reg':>9}  {'fc width':>8}  {'val acc':>7}  {'train acc':>9}  {'epochs':>6}"]
+    lines = [f"{'rank':>4}  {'lr':>9}  {'reg':>9}  {'fc width':>8}  {'w decay':>7}  {'augment':>7}  {'schedule':>11}  "
+             f"{'val acc':>7}  {'train acc':>9}  {'epochs':>6}"]
     for result in ranked:
         note = ("  failed" if result["failed"] else "  diverged" if result["diverged"]
                 else "  stopped early" if result["epochs"] < epochs else "")
         lines.append(f"{result['rank']:>4}  {result['learning_rate']:>9.2e}  {result['reg']:>9.2e}  "
-                     f"{result['fc_width']:>8d}  {result['val_acc']:>7.3f}  {result['final_train_acc']:>9.3f}  "
+                     f"{result['fc_width']:>8d}  {result['weight_decay']:>7g}  {result['augment']:>7g}  "
+                     f"{result['schedule']:>11}  {result['val_acc']:>7.3f}  {result['final_train_acc']:>9.3f}  "
                      f"{result['epochs']:>6d}{note}")
     return "\n".join(lines)
 

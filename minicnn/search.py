@@ -62,15 +62,18 @@ class Choice:
 
 
 def search_space(arguments):
-    """The dimensions searched, name -> LogUniform or Choice, from the command line's ranges."""
+    """The dimensions searched, name -> LogUniform or Choice, from the command line's ranges and lists. The names
+    are the training options they set (minicnn.training), but learning_rate (--lr) and fc_width (the units of
+    every hidden FC block)."""
     return {"learning_rate": LogUniform(*arguments.lr_range), "reg": LogUniform(*arguments.reg_range),
-            "fc_width": Choice(tuple(arguments.widths))}
+            "fc_width": Choice(tuple(arguments.widths)), "weight_decay": Choice(tuple(arguments.weight_decays)),
+            "augment": Choice(tuple(arguments.augment_strengths)), "schedule": Choice(tuple(arguments.schedules))}
 
 
 def describe_setting(setting):
-    """'learning rate 1.00e-03, reg 1.00e-06, FC width 512' for a setting (a dict drawn from search_space)."""
-    return (f"learning rate {setting['learning_rate']:.2e}, reg {setting['reg']:.2e}, "
-            f"FC width {setting['fc_width']}")
+    """'learning rate 1.00e-03, reg 1.00e-06, FC width 512, weight decay 0.01, augment 0.5, schedule cosine'."""
+    return (f"learning rate {setting['learning_rate']:.2e}, reg {setting['reg']:.2e}, FC width {setting['fc_width']}, "
+            f"weight decay {setting['weight_decay']:g}, augment {setting['augment']:g}, schedule {setting['schedule']}")
 
 
 # ------------------------------------------------------------------------------------------------- one trial
@@ -78,12 +81,13 @@ def describe_setting(setting):
 def run_trial(setting, splits, arguments, hidden_layers, on_epoch_end=None, resume=None):
     """Train the net of arguments.depth with one setting for arguments.epochs epochs; returns its result row.
 
-    setting: learning_rate, reg, fc_width. splits: X_train, y_train, X_val, y_val. hidden_layers: the preset's hidden
-    FC blocks, made setting['fc_width'] wide here. Every trial starts from the same seed, so trials differ by their
-    hyper-parameters only. on_epoch_end and resume (a checkpoint) go to the Solver. A diverged trial is not an
-    error: its row says so.
+    setting: a point of search_space (learning_rate, reg, fc_width, ...). splits: X_train, y_train, X_val, y_val.
+    hidden_layers: the preset's hidden FC blocks, made setting['fc_width'] wide here. Every trial starts from the
+    same seed, so trials differ by their hyper-parameters only. on_epoch_end and resume (a checkpoint) go to the
+    Solver. A diverged trial is not an error: its row says so.
     """
-    trial_arguments = argparse.Namespace(**{**vars(arguments), "lr": setting["learning_rate"], "reg": setting["reg"],
+    options = {name: value for name, value in setting.items() if name not in ("learning_rate", "fc_width")}
+    trial_arguments = argparse.Namespace(**{**vars(arguments), **options, "lr": setting["learning_rate"],
                                             "quiet": True})
     affine_layers = [dataclasses.replace(layer, units=setting["fc_width"]) for layer in hidden_layers]
     model = build_model(arguments.depth, False, trial_arguments, affine_layers=affine_layers)
