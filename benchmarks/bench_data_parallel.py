@@ -43,6 +43,9 @@ def parse_arguments(argv=None):
     parser.add_argument("--out", help="write the measurements to this JSON file (process 0)")
     parser.add_argument("--project", nargs=2, metavar=("ONE_PROCESS", "DATA_PARALLEL"),
                         help="print the table of N machines from two files written by --out")
+    parser.add_argument("--compute-ms", type=float,
+                        help="with --project: one machine's step in ms, instead of ONE_PROCESS's median (a step "
+                             "measured on a quiet machine, when this one was busy)")
     return parser.parse_args(argv)
 
 
@@ -100,10 +103,11 @@ def ring_allreduce_seconds(gradient_bytes, machines, gbit_per_s):
     return 2 * (machines - 1) / machines * gradient_bytes * 8 / (gbit_per_s * 1e9)
 
 
-def projection_table(one_process, parallel):
-    """Markdown: the step of the deep net on N machines like the one measured (its step with one process, divided by
-    N), plus the ring allreduce of its gradient over each link in LINKS_GBIT, and the speed-up over one machine."""
-    compute = one_process["step"]["median_ms"] / 1e3
+def projection_table(compute_ms, parallel):
+    """Markdown: the step of the deep net on N machines that each take compute_ms for a whole step alone (divided by
+    N), plus the ring allreduce of its gradient (parallel's gradient_bytes) over each link in LINKS_GBIT, and the
+    speed-up over one machine."""
+    compute = compute_ms / 1e3
     gradient_bytes = parallel["gradient_bytes"]
     header = ["machines N", "compute / N (ms)"]
     for link in LINKS_GBIT:
@@ -124,7 +128,7 @@ def main(argv=None):
     arguments = parse_arguments(argv)
     if arguments.project:
         one_process, parallel = (json.loads(open(path, encoding="utf-8").read()) for path in arguments.project)
-        print(projection_table(one_process, parallel))
+        print(projection_table(arguments.compute_ms or one_process["step"]["median_ms"], parallel))
         return 0
     result, is_root = measure(arguments)
     if is_root:
