@@ -280,6 +280,8 @@ def train_run(depth, hybrid, arguments, parallel=None):
                                                           "processes": 1 if parallel is None else parallel.size,
                                                           "architecture": json.loads(model.architecture.to_json())})
         train_and_save(solver, model, splits, run_dir)
+        if parallel is not None:
+            print(f"The {parallel.size} processes held identical parameters at the end of every epoch.")
     except (TrainingDiverged, data_parallel.ParametersDiverged) as error:  # every process stops at the same step
         if is_root:
             print(f"error: {error}\n{kept_checkpoint(solver, checkpoint)}", file=sys.stderr)
