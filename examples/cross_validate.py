@@ -141,7 +141,11 @@ def main(argv=None):
     space = search.search_space(arguments)
     run_dir = Path(arguments.runs_dir) / arguments.name
     if engine == "ray":
-        results = search.search_on_ray(space, splits, arguments, hidden_layers, run_dir)
+        try:
+            results = search.search_on_ray(space, splits, arguments, hidden_layers, run_dir)
+        except ValueError as error:     # a search algorithm Tune cannot make, nothing to resume
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         engine = f"Ray Tune, {arguments.search_algorithm} search, ASHA after {arguments.grace_period} epoch(s)"
     else:
         results = search.search_one_after_another(space, splits, arguments, hidden_layers)

@@ -151,22 +151,26 @@ def search_on_ray(space, splits, arguments, hidden_layers, run_dir):
 
     arguments: trials, epochs, cpus_per_trial, address (None: a Ray started here for the search, on the cores this
     process may use), search_algorithm ('random' or the name of one of Tune's searchers), grace_period,
-    max_failures, seed and the training options.
+    max_failures, seed and the training options. ValueError, before anything starts, for a search algorithm Tune
+    cannot make or a resume without a stored search.
     """
     ray, tune = ray_tune()
+    folder = str(Path(run_dir, "tune").resolve())
+    if arguments.resume and not tune.Tuner.can_restore(folder):
+        raise ValueError(f"--resume: there is no search to continue in {folder}")
+    config = None if arguments.resume else tune_config(tune, arguments)
     ray.init(address=arguments.address, num_cpus=None if arguments.address else free_cores(),
              include_dashboard=False, configure_logging=False)
     try:
         trainable = tune.with_resources(tune.with_parameters(tune_trial, splits=splits, arguments=arguments,
                                                              hidden_layers=hidden_layers),
                                         {"cpu": arguments.cpus_per_trial})
-        folder = str(Path(run_dir, "tune").resolve())
         if arguments.resume:
             tuner = tune.Tuner.restore(folder, trainable, resume_errored=True)
         else:
             tuner = tune.Tuner(trainable, param_space={name: dimension.for_tune(tune)
                                                        for name, dimension in space.items()},
-                               tune_config=tune_config(tune, arguments), run_config=tune.RunConfig(
+                               tune_config=config, run_config=tune.RunConfig(
                                    name="tune", storage_path=str(Path(run_dir).resolve()),
                                    failure_config=tune.FailureConfig(max_failures=arguments.max_failures),
                                    checkpoint_config=tune.CheckpointConfig(num_to_keep=1), verbose=1))
@@ -196,7 +200,10 @@ def search_algorithm(tune, arguments):
     if arguments.search_algorithm == "random":
         from ray.tune.search.basic_variant import BasicVariantGenerator
         return BasicVariantGenerator(random_state=arguments.seed)
-    return tune.create_searcher(arguments.search_algorithm, metric=METRIC, mode="max")
+    try:
+        return tune.create_searcher(arguments.search_algorithm, metric=METRIC, mode="max")
+    except (ImportError, ValueError) as error:   # a name Tune does not know, or a searcher whose package is missing
+        raise ValueError(f"--search-algorithm {arguments.search_algorithm}: {error}") from None
 
 
 def tune_trial(setting, splits, arguments, hidden_layers):
