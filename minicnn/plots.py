@@ -179,6 +179,7 @@ def plot_search(trials, path, title="Hyper-parameter search, scored on PublicTes
                      label="best PublicTest accuracy (%)")
         where.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="L2 strength (reg)",
                   title="settings, numbered by rank (x: diverged)")
+        where.margins(0.1)
         where.grid(alpha=0.3)
         curves.set(xlabel="epoch", ylabel="PublicTest accuracy (%)",
                    title="every trial, epoch by epoch, numbered by rank (stopped early: ends early)")
