@@ -76,6 +76,8 @@ def parse_arguments(argv=None):
                      help="continue the search stored in RUNS_DIR/NAME/tune: finished trials are kept, the others go "
                           "on from their last checkpoint")
     arguments = parser.parse_args(argv)
+    if arguments.no_flip:
+        parser.error("--no-flip: every trial's augmentation (--augment-strengths) mirrors the images")
     if arguments.name == NAME_PATTERN:
         arguments.name = f"cv_{arguments.depth}"
     return arguments
