@@ -72,16 +72,20 @@ def torch_network(torch, architecture):
     return torch.nn.Sequential(*conv_part, torch.nn.Flatten(), *affine_part)
 
 
-def torch_step(torch, architecture, images, labels, device="cpu", tf32=False):
+def torch_step(torch, architecture, images, labels, device="cpu", tf32=False, channels_last=False):
     """One PyTorch training step (forward, cross-entropy, backward, Adam) of the same network, as a function.
 
     device: minicnn's name, 'cpu' or 'gpu' ('cuda' for PyTorch). tf32: whether the step may use TF32 on the GPU; it
-    is set at the start of every step, since the setting is global and the contestants take turns.
+    is set at the start of every step, since the setting is global and the contestants take turns. channels_last:
+    the network's weights and the images in PyTorch's channels_last memory format (N, H, W, C in memory), which its
+    CPU convolutions (oneDNN) run faster.
     """
     target = torch_device(device)
-    network = torch_network(torch, architecture).to(target).train()
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    network = torch_network(torch, architecture).to(target, memory_format=memory_format).train()
     optimizer = torch.optim.Adam(network.parameters(), lr=LEARNING_RATE)
-    images, labels = torch.from_numpy(images).to(target), torch.from_numpy(labels).to(target)
+    images = torch.from_numpy(images).to(target).contiguous(memory_format=memory_format)
+    labels = torch.from_numpy(labels).to(target)
 
     def step():
         if target == "cuda":
