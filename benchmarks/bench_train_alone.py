@@ -28,6 +28,7 @@ numpy's BLAS and by PyTorch, each alone in its process too. Prints a Markdown se
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -122,12 +123,37 @@ def run_child(arguments):
 
 # ----------------------------------------------------------------------------------------------- in the parent
 def child_result(child_arguments, environment):
-    """Run this script as a child with child_arguments in `environment`; its JSON line as a dict."""
+    """Run this script as a child with child_arguments in `environment`; its JSON line as a dict, plus 'others': the
+    share of the machine's CPU time that went to anything but the child while it ran (other processes, and the time
+    the hypervisor of a virtual machine took, 'steal'), or None where /proc/stat is missing."""
     command = [sys.executable, os.path.abspath(__file__), *child_arguments]
+    machine_before, child_before, start = machine_cpu_seconds(), children_cpu_seconds(), time.perf_counter()
     result = subprocess.run(command, env=environment, capture_output=True, text=True)
+    machine_after, child_after, wall = machine_cpu_seconds(), children_cpu_seconds(), time.perf_counter() - start
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(child_arguments)} failed (exit status {result.returncode}):\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    others = None
+    if machine_before is not None:
+        others = (machine_after - machine_before - (child_after - child_before)) / (wall * usable_cores())
+    return {**answer, "others": others}
+
+
+def machine_cpu_seconds():
+    """The seconds all CPUs have spent busy since boot, steal included (Linux's /proc/stat), or None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds():
+    """The CPU seconds of this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def contestant_runs(contestants, glibc_keeps):
@@ -142,17 +168,25 @@ def contestant_runs(contestants, glibc_keeps):
 def step_medians(runs, nets, arguments):
     """{(net, name): [the median step of each round]}, the runs taking turns as the module's docstring says."""
     medians = {(net, name): [] for net in nets for name, _, _ in runs}
+    others = []
     for round_index in range(arguments.rounds):
         shift = round_index % len(runs)
         for net in nets:
             for name, contestant, environment in runs[shift:] + runs[:shift]:
-                times = child_result(["--child", contestant, "--child-net", net, "--batch", str(arguments.batch),
-                                      "--warmup", str(arguments.warmup), "--steps", str(arguments.steps)],
-                                     environment)["times"]
-                medians[net, name].append(statistics.median(times))
-                print(f"round {round_index + 1}, {net}, {name}: {arguments.batch / medians[net, name][-1]:.1f} img/s",
-                      file=sys.stderr, flush=True)
-    return medians
+                result = child_result(["--child", contestant, "--child-net", net, "--batch", str(arguments.batch),
+                                       "--warmup", str(arguments.warmup), "--steps", str(arguments.steps)],
+                                      environment)
+                medians[net, name].append(statistics.median(result["times"]))
+                others.append(result["others"])
+                print(f"round {round_index + 1}, {net}, {name}: {arguments.batch / medians[net, name][-1]:.1f} img/s, "
+                      f"others {others_text([result['others']])}", file=sys.stderr, flush=True)
+    return medians, others
+
+
+def others_text(others):
+    """The largest share of the CPUs that anything else took during one of the runs, as text."""
+    known = [share for share in others if share is not None]
+    return f"{max(known):.1%}" if known else "unknown (no /proc/stat)"
 
 
 def peak_flop_rates():
@@ -241,7 +275,7 @@ def main():
     runs = contestant_runs(contestants, arguments.glibc_keeps)
     load_before = os.getloadavg()[0]
     peaks = peak_flop_rates()
-    medians = step_medians(runs, arguments.nets, arguments)
+    medians, others = step_medians(runs, arguments.nets, arguments)
     load_after = os.getloadavg()[0]
     flops = {net: useful_flops(net, arguments.batch) for net in arguments.nets}
     peak = max(peaks.values())
@@ -251,12 +285,13 @@ def main():
           f"{arguments.steps} consecutive steps; img/s is the median of the {arguments.rounds} rounds' medians, with "
           f"the slowest and fastest round in brackets. minicnn / contestant: above 1 minicnn is faster, taken round "
           f"by round.")
-    print(f"Useful GFLOP per step (as a direct convolution): "
+    print("Useful GFLOP per step (as a direct convolution): "
           + ", ".join(f"{net} {flops[net] / 1e9:.1f}" for net in arguments.nets)
           + f". Peak: a {PEAK_GEMM_SIZE}-square float32 GEMM, numpy's BLAS {peaks['numpy'] / 1e9:.0f} GFLOP/s, "
           f"PyTorch {peaks['pytorch'] / 1e9:.0f} GFLOP/s; % of peak is against the faster.")
     print(f"Set by the user: {user_variables()}. Load average (1 min) before and after: {load_before:.2f}, "
-          f"{load_after:.2f} on {usable_cores()} cores.\n")
+          f"{load_after:.2f} on {usable_cores()} cores. The most CPU time anything else took (other processes, a "
+          f"hypervisor's steal) while one contestant ran: {others_text(others)} of the machine's.\n")
     print(f"Machine: {machine_description()}  ")
     print(f"Command: `{command_line()}`\n")
     print(speed_table(medians, runs, arguments.nets, arguments.batch, flops, peak))

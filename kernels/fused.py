@@ -157,20 +157,24 @@ def batchnorm_relu_dropout_forward(x, mean, inv_std, gamma, beta, p=0.0, seed=No
     return out.reshape(shape), passed.view(np.bool_).reshape(shape)
 
 
-def batchnorm_relu_dropout_backward(dout, x, passed, mean, inv_std, gamma, p=0.0, batch_statistics=True):
+def batchnorm_relu_dropout_backward(dout, x, passed, mean, inv_std, gamma, p=0.0, batch_statistics=True,
+                                    overwrite_dout=False):
     """The gradients of batchnorm_relu_dropout_forward, two passes.
 
     dout, x, passed: (N, C, ...), passed as the forward pass returned it; mean, inv_std, gamma, p as given to it;
     batch_statistics: True when mean and inv_std were the batch's own (training), so that the gradient also flows
     through them (the closed form of minicnn.layers' batch-norm backward), False for fixed running statistics (test
-    mode). -> dx: x's shape, dgamma, dbeta: (C,), all in x's dtype.
+    mode); overwrite_dout: True when the caller needs dout no more, so that dx may take its memory (it does when dout
+    is C-contiguous in x's dtype: each pass reads an element before it writes it).
+    -> dx: x's shape, dgamma, dbeta: (C,), all in x's dtype.
     """
+    contiguous = dout.flags.c_contiguous and dout.dtype == x.dtype
     shape, x, dout = x.shape, _as_channels(x), _as_channels(dout).astype(x.dtype, copy=False)
     passed = _as_channels(passed).view(np.uint8)   # the kernel multiplies by it: Numba would branch on a bool
     N, C, S = x.shape
     channels_per_task = _channels_per_task(S)
     # The first pass leaves the gradient through dropout and ReLU in dx's buffer; the second overwrites it in place.
-    dx = np.empty_like(x)
+    dx = dout if overwrite_dout and contiguous else np.empty_like(x)
     _, sums, products = _masked_gradient_sums(dout, x, passed, mean, inv_std, _dropout_scale(x, p), dx, np.zeros(C),
                                               np.zeros(C), channels_per_task)
     dbeta, dgamma = sums.astype(x.dtype), products.astype(x.dtype)

@@ -40,7 +40,9 @@ def conv_block_backward(dout, cache):
     conv_cache, middle_cache, pool_cache = cache
     if pool_cache is not None:
         dout = layers.max_pool_backward(dout, pool_cache)
-    dout, dgamma, dbeta = _batchnorm_relu_dropout_backward(dout, middle_cache)
+    # After the pooling dout is this block's own array: the middle's gradient may take its memory (one array of the
+    # conv's output size less at a training step's peak). The caller's dout is never written.
+    dout, dgamma, dbeta = _batchnorm_relu_dropout_backward(dout, middle_cache, overwrite_dout=pool_cache is not None)
     dx, dw, db = layers.conv_backward(dout, conv_cache)
     return dx, dw, db, dgamma, dbeta
 
@@ -83,10 +85,12 @@ def _batchnorm_relu_dropout_forward(x, gamma, beta, bn_param, dropout_param, fus
     return out, ("chain", bn_cache, relu_cache, dropout_cache, batchnorm_backward)
 
 
-def _batchnorm_relu_dropout_backward(dout, cache):
-    """dout: the middle's output shape -> dx: the same shape, dgamma, dbeta (None without batch norm)."""
+def _batchnorm_relu_dropout_backward(dout, cache, overwrite_dout=False):
+    """dout: the middle's output shape -> dx: the same shape, dgamma, dbeta (None without batch norm).
+
+    overwrite_dout: the caller needs dout no more; the fused path then writes dx into its memory."""
     if cache[0] == "fused":
-        return _fused_backward(dout, cache)
+        return _fused_backward(dout, cache, overwrite_dout)
     _, bn_cache, relu_cache, dropout_cache, batchnorm_backward = cache
     if dropout_cache is not None:
         dout = layers.dropout_backward(dout, dropout_cache)
@@ -114,8 +118,8 @@ def _fused_forward(x, gamma, beta, bn_param, dropout_param, function):
     return out, ("fused", mode, x, passed, mean, inv_std, gamma, p)
 
 
-def _fused_backward(dout, cache):
+def _fused_backward(dout, cache, overwrite_dout):
     fused = fused_cpu_kernels()
     _, mode, x, passed, mean, inv_std, gamma, p = cache
     return fused.batchnorm_relu_dropout_backward(dout, x, passed, mean, inv_std, gamma, p,
-                                                 batch_statistics=mode == "train")
+                                                 batch_statistics=mode == "train", overwrite_dout=overwrite_dout)

@@ -125,6 +125,33 @@ def test_dropout_mask_is_that_of_the_dropout_kernel(shape, dtype):
     np.testing.assert_array_equal(dx, dout * mask)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+def test_the_backward_pass_may_take_the_memory_of_dout_and_gives_the_same_bits(dtype):
+    rng = np.random.default_rng(6)
+    x, dout = rng.standard_normal((4, 3, 5, 5)).astype(dtype), rng.standard_normal((4, 3, 5, 5)).astype(dtype)
+    mean, inv_std = x.mean(axis=(0, 2, 3)), 1 / x.std(axis=(0, 2, 3))
+    gamma, beta = rng.standard_normal(3).astype(dtype), rng.standard_normal(3).astype(dtype)
+    _, passed = fused.batchnorm_relu_dropout_forward(x, mean, inv_std, gamma, beta, 0.3, 99)
+    kept = dout.copy()
+    expected = fused.batchnorm_relu_dropout_backward(dout, x, passed, mean, inv_std, gamma, 0.3)
+    np.testing.assert_array_equal(dout, kept)                               # not asked to: dout is left alone
+    ours = fused.batchnorm_relu_dropout_backward(dout, x, passed, mean, inv_std, gamma, 0.3, overwrite_dout=True)
+    assert np.shares_memory(ours[0], dout)
+    for got, wanted in zip(ours, expected):
+        np.testing.assert_array_equal(got, wanted)
+
+
+def test_a_pooled_blocks_backward_leaves_the_callers_dout_alone():
+    rng = np.random.default_rng(7)
+    forward, backward, x, (w, b, gamma, beta) = conv_block(np.float32, rng)
+    out, cache = forward(x, w, b, gamma, beta, {"mode": "train"}, {"p": 0.3, "mode": "train", "seed": 1})
+    assert cache[1][0] == "fused" and cache[2] is not None                  # the fused path, with pooling
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    kept = dout.copy()
+    backward(dout, cache)
+    np.testing.assert_array_equal(dout, kept)
+
+
 def test_channel_statistics_survive_a_large_mean():
     # Mean 1e4, spread 1: E[x^2] - E[x]^2 unshifted would lose about 8 of float64's 16 digits.
     x = 1e4 + np.random.default_rng(4).standard_normal((8, 3, 5, 5))
@@ -156,9 +183,10 @@ def test_fused_block_gradient_matches_numerical(block, mode, p):
     assert max(errors.values()) < GRADIENT_TOLERANCE
 
 
-def fused_backward_without_the_variance_term(dout, x, passed, mean, inv_std, gamma, p=0.0, batch_statistics=True):
+def fused_backward_without_the_variance_term(dout, x, passed, mean, inv_std, gamma, p=0.0, batch_statistics=True,
+                                             overwrite_dout=False):
     """The gradient through the batch variance, x_hat * mean(dout * x_hat) in the closed form, left out."""
-    dx, dgamma, dbeta = CORRECT_BACKWARD(dout, x, passed, mean, inv_std, gamma, p, batch_statistics)
+    dx, dgamma, dbeta = CORRECT_BACKWARD(dout, x, passed, mean, inv_std, gamma, p, batch_statistics, overwrite_dout)
     channels = (1, -1) + (1,) * (x.ndim - 2)
     x_hat = (x - mean.reshape(channels)) * inv_std.reshape(channels)
     count = x.size // x.shape[1]

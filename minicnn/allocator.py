@@ -1,0 +1,50 @@
+"""The C allocator told to keep the memory that a training step frees, for the next step; applied by `import minicnn`.
+
+A training step allocates the same arrays every step, many of them tens of megabytes: the layers' outputs, batch
+norm's caches, the gradients, Winograd's tiles. glibc's malloc serves a request above its mmap threshold (128 KB at
+first, raised as big blocks are freed, up to 32 MB) with new pages from the operating system and gives them back on
+free. So every step the kernel maps and zeroes those pages again: on the 2-core development machine a deep-net step
+took some 12,000 page faults and a sixth of its time, and ran 1.3 to 1.5 times faster without them
+(benchmarks/RESULTS.md). Two mallopt settings make the steady state fault-free:
+
+  M_MMAP_THRESHOLD = 1 GiB   requests up to 1 GiB come from malloc's heap, whose freed blocks the next requests
+                             reuse, pages and all;
+  M_TRIM_THRESHOLD = 2 GiB   free memory at the top of the heap goes back to the system only past 2 GiB.
+
+A process then keeps the memory of its busiest moment until it ends (the peak itself is the same), as jemalloc and
+tcmalloc, the allocators that PyTorch's CPU tuning guides advise, do by default. Only glibc's malloc is touched: on
+another C library, or when the user set MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, a glibc.malloc tunable or a
+preloaded allocator (LD_PRELOAD), nothing changes.
+"""
+import ctypes
+import os
+
+M_TRIM_THRESHOLD = -1          # the mallopt parameters, from glibc's malloc.h
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 2 ** 30
+TRIM_THRESHOLD_BYTES = 2 ** 31 - 1  # mallopt takes a C int
+USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "LD_PRELOAD")
+
+
+def keep_freed_memory():
+    """Set glibc's mmap and trim thresholds as the module's docstring says, unless the user chose the allocator's
+    behaviour. Returns True when both settings were made; `import minicnn` calls it."""
+    if any(os.environ.get(name) for name in USER_SETTINGS) or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
+        return False
+    libc = _glibc()
+    if libc is None:
+        return False
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+                and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
+
+
+def _glibc():
+    """The C library of this process when it is glibc (it has gnu_get_libc_version and mallopt), else None."""
+    try:
+        libc = ctypes.CDLL(None)
+    except OSError:             # Windows: no process-wide handle
+        return None
+    if not (hasattr(libc, "gnu_get_libc_version") and hasattr(libc, "mallopt")):
+        return None
+    libc.mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    return libc
