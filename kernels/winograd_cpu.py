@@ -3,10 +3,11 @@ cuts x into overlapping alpha x alpha tiles and transforms each to B^T d B; the 
 tile's alpha x alpha products m into the step x step output block A^T m A and puts it in place; and, for the backward
 pass, the transposes of these two: dout's step x step blocks y to A y A^T (the output transform, transposed), and the
 tiles' gradients dv back to B dv B^T, added into the input gradient where each tile was cut from x (the input
-transform, transposed). Five sizes: F(2x2, 3x3), alpha = 4, step 2; F(3x3, 3x3), alpha = 5, step 3; F(4x4, 3x3),
-alpha = 6, step 4; F(2x2, 5x5), alpha = 6, step 2; F(4x4, 5x5), alpha = 8, step 4. The hand-written helpers for B^T
-and B tell them apart by the lengths of their arguments, so they know exactly these five (the keys of
-minicnn.winograd.TRANSFORMS): a new size needs its own branch in each.
+transform, transposed). Six sizes: F(2x2, 3x3), alpha = 4, step 2; F(3x3, 3x3), alpha = 5, step 3; F(4x4, 3x3),
+alpha = 6, step 4; F(6x6, 3x3), alpha = 8, step 6; F(2x2, 5x5), alpha = 6, step 2; F(4x4, 5x5), alpha = 8, step 4.
+The hand-written helpers for B^T and B tell them apart by the lengths of their arguments, so they know exactly the
+four B^T of these six (the keys of minicnn.winograd.TRANSFORMS; tiles of one length share their points, hence B^T): a
+new length needs its own branch in each.
 Neighbouring input tiles overlap by alpha - step = K - 1, a K x K filter's reach.
 
 Two ways to transform many small tiles fast. The input transform and its transpose, whose tiles overlap, take a whole
@@ -50,7 +51,7 @@ TILES_AT_ONCE = 64      # blocks the output transform and dout's take together; 
 @numba.njit(cache=True, inline="always")
 def _times_b_transpose(d, out):
     """out = B^T @ d for one row or column d of a tile: length 4 for F(2x2, 3x3), 5 for F(3x3, 3x3), 6 for F(4x4, 3x3)
-    and F(2x2, 5x5) (the same six points, so the same B^T), 8 for F(4x4, 5x5)."""
+    and F(2x2, 5x5) (the same six points, so the same B^T), 8 for F(6x6, 3x3) and F(4x4, 5x5) (the same eight)."""
     if d.shape[0] == 4:
         out[0], out[1], out[2], out[3] = d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]
     elif d.shape[0] == 5:

@@ -157,8 +157,8 @@ def conv_algorithm(x, w, conv_param):
       'im2col'    always im2col and GEMM;
       'winograd'  Winograd (minicnn.winograd) wherever it applies: x and w numpy arrays of one dtype, float32 or
                   float64, 3x3 or 5x5 filters, stride 1, pad at most K - 1, with the output tile of
-                  winograd.tile_with_fewest_products (F(4x4, 5x5) for the deep net's conv2, F(4x4, 3x3) for conv3,
-                  F(3x3, 3x3) for conv4); im2col elsewhere;
+                  winograd.tile_with_fewest_products (F(4x4, 5x5) for the deep net's conv2, F(6x6, 3x3) for conv3
+                  and conv4); im2col elsewhere;
       'auto'      Winograd where it applies and was measured faster (at least WINOGRAD_MIN_CHANNELS input
                   channels), else im2col. With few channels its transforms, passes over 2.25 to 4 times the input
                   and the output, cost more than its alpha^2 small GEMMs (F, C) @ (C, tiles) save: the shallow net's

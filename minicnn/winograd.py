@@ -1,5 +1,5 @@
-"""Winograd minimal filtering: 3x3 and 5x5 stride-1 convolution with 2.25 (or 3.24, or 4) and 6.25 (or 2.78) times
-fewer multiplications than im2col.
+"""Winograd minimal filtering: 3x3 and 5x5 stride-1 convolution with 2.25 (or 3.24, 4 or 5.06) and 6.25 (or 2.78)
+times fewer multiplications than im2col.
 
 The idea in one dimension, F(2, 3): two outputs of a 3-tap filter g over four inputs d,
 
@@ -42,8 +42,9 @@ Larger tiles save more: F(4x4, 3x3) takes a 6x6 tile to a 4x4 output block with 
 tile=4), at the price of 10 to 40 times the float32 rounding error of F(2x2, 3x3) (about 1e-5 of the output's scale on
 the deep net's layers). In between, F(3x3, 3x3) (tile=3: 5 points, 0, 1, -1, 2 and infinity) takes a 5x5 tile to a 3x3
 block with 25 products instead of 81; it fits 6x6 maps exactly, where the 4x4 blocks would compute 8x8, with 8 to 11
-times im2col's float32 error (its weight gradient 3 times). Which one pays depends on the map's size: see "Which
-tile".
+times im2col's float32 error (its weight gradient 3 times). Larger again, F(6x6, 3x3) (tile=6) takes an 8x8 tile,
+with the 8 points of F(4x4, 5x5) below, to a 6x6 block: 64 products instead of 324, 5.06 times fewer, at 28 to 41
+times im2col's float32 error (1e-5 of the scale). Which one pays depends on the map's size: see "Which tile".
 
 Larger filters work the same way. F(2x2, 5x5) multiplies a degree-1 polynomial by the 5-tap filter polynomial
 g0 + g1 t + ... + g4 t^4: the product has degree 5, so it needs 6 points, the same 0, 1, -1, 2, -2 and infinity as
@@ -74,9 +75,9 @@ second time, with as many channels as the layer has filters.)
 
 Which tile: tile_with_fewest_products, the one whose image needs the fewest products (alpha^2 for each output tile;
 on a tie the smaller tile, for its smaller rounding errors): both the GEMMs' work and the transforms' data grow with
-that count. On the deep net: F(4x4, 5x5) for conv2, F(4x4, 3x3) for conv3 (12x12: 9 tiles of 36 products against 16
-of 25 or 36 of 16), F(3x3, 3x3) for conv4 (6x6: 4 tiles of 25 against 4 of 36 or 9 of 16). Measured on their forward
-passes (benchmarks/RESULTS.md), the order of the counts is the order of the times.
+that count. On the deep net: F(4x4, 5x5) for conv2, F(6x6, 3x3) for conv3 (12x12: 4 tiles of 64 products against 9
+of 36, 16 of 25 or 36 of 16) and for conv4 (6x6: one tile of 64 against 4 of 25, 4 of 36 or 9 of 16). Measured on
+their forward and backward passes (benchmarks/RESULTS.md), the order of the counts is the order of the times.
 
 Module layout: the matrices; the transforms in plain NumPy (the ones to read first: short einsums); winograd_conv,
 which runs the same steps with the Numba transforms of kernels/winograd_cpu.py; winograd_backward; supports and
@@ -180,11 +181,25 @@ A_T_8x8 = np.array([[1, 1, 1, 1, 1, 1, 1, 0],
                     [0, 1, 1, 4, 4, 1 / 4, 1 / 4, 0],
                     [0, 1, -1, 8, -8, 1 / 8, -1 / 8, 1]], dtype=np.float64)
 
+# F(6x6, 3x3): the 8 points of F(4x4, 5x5), so B^T is B_T_8x8; a 6x6 output block from an 8x8 tile with 64 products
+# instead of 6 * 6 * 9 = 324, 5.06 times fewer (NNPACK's choice for 3x3 filters, with the same points). G (8x3) is the
+# first three columns of G_5x5_4x4 (the rows [1, a, a^2] with the same scale factors), with [0, 0, 1] at infinity;
+# column a of A^T (6x8) is [1, a, ..., a^5] (at infinity [0, ..., 0, 1]). A^T's entries reach 32 and 1/32, so the
+# output and its gradients carry 2 to 5 times the float32 error of F(4x4, 3x3), 1e-5 of the scale on the deep net's
+# conv3 and conv4, as F(4x4, 5x5) does on conv2 (tests/test_winograd.py measures them).
+G_3x3_6x6 = np.vstack([G_5x5_4x4[:-1, :3], [0, 0, 1]])
+A_T_6x6 = np.array([[1, 1, 1, 1, 1, 1, 1, 0],
+                    [0, 1, -1, 2, -2, 1 / 2, -1 / 2, 0],
+                    [0, 1, 1, 4, 4, 1 / 4, 1 / 4, 0],
+                    [0, 1, -1, 8, -8, 1 / 8, -1 / 8, 0],
+                    [0, 1, 1, 16, 16, 1 / 16, 1 / 16, 0],
+                    [0, 1, -1, 32, -32, 1 / 32, -1 / 32, 1]], dtype=np.float64)
+
 # (filter size, output tile size) -> (B^T, G, A^T). A K x K filter and m x m output tiles read input tiles of
 # alpha = m + K - 1 rows and columns (the rows of B^T), which overlap by K - 1.
 TRANSFORMS = {(3, 2): (B_T, G, A_T), (3, 3): (B_T_3x3_3x3, G_3x3_3x3, A_T_3x3_3x3),
-              (3, 4): (B_T_4x4, G_4x4, A_T_4x4), (5, 2): (B_T_4x4, G_5x5, A_T_5x5),
-              (5, 4): (B_T_8x8, G_5x5_4x4, A_T_8x8)}
+              (3, 4): (B_T_4x4, G_4x4, A_T_4x4), (3, 6): (B_T_8x8, G_3x3_6x6, A_T_6x6),
+              (5, 2): (B_T_4x4, G_5x5, A_T_5x5), (5, 4): (B_T_8x8, G_5x5_4x4, A_T_8x8)}
 KERNEL_SIZES = (3, 5)
 
 
@@ -458,7 +473,8 @@ def winograd_conv(x, w, pad, tile=2, U=None, out=None):
 
     x: (N, C, H, W), w: (F, C, K, K) with K 3 or 5, both numpy float32 or both float64; pad: 0 to K - 1; tile: the
     output tile's size: for 3x3 filters 2, F(2x2, 3x3) (the default: as accurate as im2col), 3, F(3x3, 3x3) (made for
-    6x6 maps, 8 to 11 times im2col's float32 rounding error) or 4, F(4x4, 3x3) (10 to 40 times); for 5x5 filters 2,
+    6x6 maps, 8 to 11 times im2col's float32 rounding error), 4, F(4x4, 3x3) (10 to 40 times) or 6, F(6x6, 3x3) (28
+    to 41 times, 1e-5 of the scale on the deep net's layers); for 5x5 filters 2,
     F(2x2, 5x5), or 4, F(4x4, 5x5) (2.25 times fewer products again, up to 1.7 times the error). The layers take
     tile_with_fewest_products.
     U: transform_filters(w, tile), (alpha^2, F, C), when the caller has it already: a layer that convolves its batch

@@ -238,11 +238,12 @@ def test_winograd_layers_transform_their_filters_once_per_call_not_per_chunk(mon
     assert calls == [w_shape, w_shape]              # once in each pass
 
 
-@pytest.mark.parametrize("size, K, tile", [(12, 3, 4), (6, 3, 3), (8, 5, 4)])
+@pytest.mark.parametrize("size, K, tile", [(12, 3, 6), (6, 3, 6), (8, 3, 4), (3, 3, 3), (8, 5, 4)])
 def test_winograd_layers_take_the_tile_with_fewest_products(size, K, tile, monkeypatch):
-    """A 3x3 layer on 12x12 maps by F(4x4, 3x3) (as the deep net's conv3), on 6x6 by F(3x3, 3x3) (conv4), a 5x5 layer
-    by F(4x4, 5x5) (conv2), in the forward and the backward pass (winograd.tile_with_fewest_products): a layer that
-    fell back to another tile would still compute the right numbers, only slower."""
+    """A 3x3 layer on 12x12 or 6x6 maps by F(6x6, 3x3) (as the deep net's conv3 and conv4), on 8x8 by F(4x4, 3x3), on
+    3x3 by F(3x3, 3x3), a 5x5 layer by F(4x4, 5x5) (conv2), in the forward and the backward pass
+    (winograd.tile_with_fewest_products): a layer that fell back to another tile would still compute the right
+    numbers, only slower."""
     tiles = []
     for name in ("winograd_conv", "winograd_backward"):
         function = getattr(winograd, name)

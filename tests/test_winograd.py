@@ -1,5 +1,5 @@
-"""Winograd convolution, F(2x2, 3x3), F(3x3, 3x3), F(4x4, 3x3), F(2x2, 5x5) and F(4x4, 5x5) (minicnn/winograd.py,
-kernels/winograd_cpu.py), against the direct convolution.
+"""Winograd convolution, F(2x2, 3x3), F(3x3, 3x3), F(4x4, 3x3), F(6x6, 3x3), F(2x2, 5x5) and F(4x4, 5x5)
+(minicnn/winograd.py, kernels/winograd_cpu.py), against the direct convolution.
 
 Three computations of the same numbers: the Numba transforms (winograd_conv), the plain-NumPy transforms
 (winograd_conv_reference) and the naive loops (conv_forward_naive); the input and weight gradients against centred
@@ -16,7 +16,8 @@ from minicnn.kernels import winograd_cpu
 
 FLOAT32_ROUNDING = 2.0 ** -24       # unit round-off of float32
 TILES = [2, 4]
-ALGORITHMS = [(3, 2), (3, 3), (3, 4), (5, 2), (5, 4)]   # (filter size K, output tile): the keys of winograd.TRANSFORMS
+# (filter size K, output tile): the keys of winograd.TRANSFORMS
+ALGORITHMS = [(3, 2), (3, 3), (3, 4), (3, 6), (5, 2), (5, 4)]
 
 # (N, C, F, H, W, pad) for each filter size: the odd shapes of every pad, outputs of one row or column (H' = 1), and
 # an even square.
@@ -185,7 +186,7 @@ def test_float32_error_of_4x4_tiles_is_larger_but_acceptable():
 def rounding_growth(K, tile):
     """How much Winograd's transforms can grow the magnitudes summed, against the direct sum of K taps, in two
     dimensions: (largest row sum of |A^T| diag(|G| 1) |B^T|, over K)^2. 7.1 for F(2x2, 3x3), 66 for F(3x3, 3x3), 256
-    for F(4x4, 3x3), 133 for F(2x2, 5x5), 301 for F(4x4, 5x5)."""
+    for F(4x4, 3x3), 509 for F(6x6, 3x3), 133 for F(2x2, 5x5), 301 for F(4x4, 5x5)."""
     B_T_tile, G_tile, A_T_tile = winograd.TRANSFORMS[K, tile]
     reach = np.abs(A_T_tile) @ np.diag(np.abs(G_tile).sum(axis=1)) @ np.abs(B_T_tile)
     return (reach.sum(axis=1).max() / K) ** 2
@@ -196,25 +197,27 @@ DEEP_NET_LAYERS = {"conv2": ((8, 64, 128, 24, 24, 2), 5), "conv3": ((8, 128, 512
                    "conv4": ((8, 512, 512, 6, 6, 1), 3)}
 
 
-@pytest.mark.parametrize("layer, tile", [("conv2", 2), ("conv2", 4), ("conv3", 4), ("conv4", 3)])
+@pytest.mark.parametrize("layer, tile", [("conv2", 2), ("conv2", 4), ("conv3", 4), ("conv3", 6), ("conv4", 3),
+                                         ("conv4", 6)])
 def test_float32_error_on_the_deep_nets_layers(layer, tile):
-    """F(2x2, 5x5) and F(4x4, 5x5) (the layers' choice) on conv2 of the deep net, F(4x4, 3x3) on conv3 and F(3x3, 3x3)
-    on conv4 (the layers' choices): the output, the input gradient and the weight gradient, each against float64 with
-    im2col's float32 error next to it.
+    """F(2x2, 5x5) and F(4x4, 5x5) (the layers' choice) on conv2 of the deep net, F(4x4, 3x3) and F(6x6, 3x3) (the
+    layers' choice) on conv3, F(3x3, 3x3) and F(6x6, 3x3) (the layers' choice) on conv4: the output, the input
+    gradient and the weight gradient, each against float64 with im2col's float32 error next to it.
 
     im2col sums K^2 C products: about sqrt(K^2 C) FLOAT32_ROUNDING of the output's scale as a random walk (2.4e-6 on
     conv2), 5e-7 measured. Winograd's transforms grow the magnitudes, and with them the rounding errors, by at most
-    rounding_growth (133 for F(2x2, 5x5), 301 for F(4x4, 5x5), 256 for F(4x4, 3x3), 66 for F(3x3, 3x3)). Errors of
-    random sign grow by about its square root: 4 times that over im2col's measured error is the bound for a
-    regression (a wrong scale in G, a lost bit in a transform). Measured here with OpenBLAS's SkylakeX and Haswell
-    kernels: conv2 by F(2x2, 5x5) 5.4e-6 to 5.9e-6 for the output (10 to 11 times im2col's) and 7.0e-6 to 7.4e-6 for
-    the input gradient (21 to 22 times); by F(4x4, 5x5) 8.3e-6 to 8.6e-6 and 7.3e-6 to 8.6e-6 (14 to 26 times);
-    conv3 by F(4x4, 3x3) 8.4e-6 and 6.3e-6 to 6.5e-6 (14 to 21 times); conv4 by F(3x3, 3x3) 3.5e-6 to 4.5e-6 and
-    2.9e-6 to 3.1e-6 (8 to 11 times). The weight gradient loses more: 1.4e-5 to 1.8e-5 for F(2x2, 5x5) and 1.8e-5
-    for F(4x4, 5x5) (33 to 46 times im2col's), 6.8e-6 for F(4x4, 3x3) (11 to 15 times), 2.5e-6 for F(3x3, 3x3) (3
-    times): each of its entries is one sum over all the tiles of products of transformed values, where the other two
-    sum over channels only. It is held to issue 11's acceptance limit alone, 1e-4 of the scale, which all of them
-    meet.
+    rounding_growth (133 for F(2x2, 5x5), 301 for F(4x4, 5x5), 256 for F(4x4, 3x3), 66 for F(3x3, 3x3), 509 for
+    F(6x6, 3x3)). Errors of random sign grow by about its square root: 4 times that over im2col's measured error is
+    the bound for a regression (a wrong scale in G, a lost bit in a transform). Measured here with OpenBLAS's SkylakeX
+    and Haswell kernels: conv2 by F(2x2, 5x5) 5.4e-6 to 5.9e-6 for the output (10 to 11 times im2col's) and 7.0e-6 to
+    7.4e-6 for the input gradient (21 to 22 times); by F(4x4, 5x5) 8.3e-6 to 8.6e-6 and 7.3e-6 to 8.6e-6 (14 to 26
+    times); conv3 by F(4x4, 3x3) 8.4e-6 and 6.3e-6 to 6.5e-6 (14 to 21 times), by F(6x6, 3x3) 1.5e-5 and 1.1e-5 (28
+    and 36 times); conv4 by F(3x3, 3x3) 3.5e-6 to 4.5e-6 and 2.9e-6 to 3.1e-6 (8 to 11 times), by F(6x6, 3x3) 1.7e-5
+    and 1.1e-5 (40 and 41 times). The weight gradient loses more: 1.4e-5 to 1.8e-5 for F(2x2, 5x5) and 1.8e-5 for
+    F(4x4, 5x5) (33 to 46 times im2col's), 6.8e-6 for F(4x4, 3x3) (11 to 15 times), 2.5e-6 for F(3x3, 3x3) (3
+    times), 5.2e-6 to 6.6e-6 for F(6x6, 3x3) (6 to 15 times): each of its entries is one sum over all the tiles of
+    products of transformed values, where the other two sum over channels only. It is held to issue 11's acceptance
+    limit alone, 1e-4 of the scale, which all of them meet.
     """
     case, K = DEEP_NET_LAYERS[layer]
     x, w, pad = inputs(case, np.float32, kernel_size=K)
@@ -536,9 +539,9 @@ def test_filters_of_the_wrong_shape_or_dtype_are_refused():
 
 @pytest.mark.parametrize("x_shape, w_shape, pad, tile", [
     ((128, 64, 24, 24), (128, 64, 5, 5), 2, 4),     # the deep net's conv2: 36 tiles of 64 products against 144 of 36
-    ((128, 128, 12, 12), (512, 128, 3, 3), 1, 4),   # conv3: 9 tiles of 36 against 36 of 16
-    ((128, 512, 6, 6), (512, 512, 3, 3), 1, 3),     # conv4: 4 tiles of 25 against 9 of 16 or 4 of 36
-    ((128, 512, 8, 8), (512, 512, 3, 3), 1, 4),     # 8x8: 4 tiles of 36 against 9 of 25 or 16 of 16
+    ((128, 128, 12, 12), (512, 128, 3, 3), 1, 6),   # conv3: 4 tiles of 64 against 9 of 36, 16 of 25 or 36 of 16
+    ((128, 512, 6, 6), (512, 512, 3, 3), 1, 6),     # conv4: 1 tile of 64 against 4 of 25, 4 of 36 or 9 of 16
+    ((128, 512, 8, 8), (512, 512, 3, 3), 1, 4),     # 8x8: 4 tiles of 36 against 4 of 64, 9 of 25 or 16 of 16
     ((2, 3, 2, 2), (4, 3, 3, 3), 1, 2),             # 2x2 outputs: one tile of 16 products, or one of 25 or 36
     ((2, 3, 3, 3), (4, 3, 5, 5), 1, 2),             # a 1x1 output: 36 products, or 64
 ])
