@@ -17,7 +17,10 @@ Contestants:
   pytorch-channels-last   the same, network and batch in channels_last memory format, as PyTorch's CPU tuning
                           guides advise
 --glibc-keeps runs each once more with glibc told to keep the memory it frees (MALLOC_MMAP_THRESHOLD_ and
-MALLOC_TRIM_THRESHOLD_ below), which jemalloc or tcmalloc, the allocators those guides advise, do too.
+MALLOC_TRIM_THRESHOLD_ below), which jemalloc or tcmalloc, the allocators those guides advise, do too; minicnn does it
+itself (minicnn/allocator.py). PyTorch's processes read the net's shapes from minicnn, so they import it, but run as
+installed: without minicnn's allocator settings (MINICNN_KEEP_FREED_MEMORY=0) and with its thread settings taken out
+of the environment before torch loads.
 
 A step's useful FLOPs are those a direct convolution needs: 2 * N * F * C * HH * WW * H' * W' multiply-adds for a
 conv layer and 2 * N * D * M for an affine layer, for the forward pass, the weight gradient and the input gradient
@@ -39,6 +42,7 @@ USER_ENVIRONMENT = dict(os.environ)  # before `import minicnn` (through common) 
 import numpy as np  # noqa: E402 (after the snapshot above, on purpose)
 
 from common import command_line, machine_description, markdown_table, network_layers, usable_cores  # noqa: E402
+from minicnn.allocator import OFF_SWITCH  # noqa: E402
 from minicnn.threads import SETTINGS  # noqa: E402
 
 CONTESTANTS = ("minicnn", "pytorch", "pytorch-channels-last")
@@ -158,10 +162,15 @@ def children_cpu_seconds():
 
 def contestant_runs(contestants, glibc_keeps):
     """(name, contestant, environment) for each run asked for: the user's environment, and with --glibc-keeps the
-    same plus GLIBC_KEEPS."""
-    runs = [(name, name, USER_ENVIRONMENT) for name in contestants]
+    same plus GLIBC_KEEPS. PyTorch's children import minicnn too (for the net's shapes): OFF_SWITCH keeps minicnn's
+    allocator settings out of them."""
+    def environment(contestant, extra):
+        off = {OFF_SWITCH: "0"} if contestant != "minicnn" else {}
+        return {**USER_ENVIRONMENT, **off, **extra}
+
+    runs = [(name, name, environment(name, {})) for name in contestants]
     if glibc_keeps:
-        runs += [(name + GLIBC_SUFFIX, name, {**USER_ENVIRONMENT, **GLIBC_KEEPS}) for name in contestants]
+        runs += [(name + GLIBC_SUFFIX, name, environment(name, GLIBC_KEEPS)) for name in contestants]
     return runs
 
 
@@ -192,7 +201,8 @@ def others_text(others):
 def peak_flop_rates():
     """{'numpy': FLOP/s, 'pytorch': FLOP/s} of the large GEMM, each library alone in a child process."""
     flops = 2 * PEAK_GEMM_SIZE ** 3
-    return {library: flops / child_result(["--peak", library], USER_ENVIRONMENT)["gemm_seconds"]
+    environment = {**USER_ENVIRONMENT, OFF_SWITCH: "0"}
+    return {library: flops / child_result(["--peak", library], environment)["gemm_seconds"]
             for library in ("numpy", "pytorch")}
 
 

@@ -12,9 +12,10 @@ took some 12,000 page faults and a sixth of its time, and ran 1.3 to 1.5 times f
   M_TRIM_THRESHOLD = 2 GiB   free memory at the top of the heap goes back to the system only past 2 GiB.
 
 A process then keeps the memory of its busiest moment until it ends (the peak itself is the same), as jemalloc and
-tcmalloc, the allocators that PyTorch's CPU tuning guides advise, do by default. Only glibc's malloc is touched: on
-another C library, or when the user set MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, a glibc.malloc tunable or a
-preloaded allocator (LD_PRELOAD), nothing changes.
+tcmalloc, the allocators that PyTorch's CPU tuning guides advise, do by default. Only glibc's malloc is touched, and
+only when the user left it alone: nothing changes on another C library, or when MINICNN_KEEP_FREED_MEMORY=0 or any of
+MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, a glibc.malloc tunable (GLIBC_TUNABLES) or a preloaded allocator
+(LD_PRELOAD naming a malloc) is set.
 """
 import ctypes
 import os
@@ -23,19 +24,27 @@ M_TRIM_THRESHOLD = -1          # the mallopt parameters, from glibc's malloc.h
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 2 ** 30
 TRIM_THRESHOLD_BYTES = 2 ** 31 - 1  # mallopt takes a C int
-USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "LD_PRELOAD")
+OFF_SWITCH = "MINICNN_KEEP_FREED_MEMORY"
+USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 
 
 def keep_freed_memory():
     """Set glibc's mmap and trim thresholds as the module's docstring says, unless the user chose the allocator's
     behaviour. Returns True when both settings were made; `import minicnn` calls it."""
-    if any(os.environ.get(name) for name in USER_SETTINGS) or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
+    if not _allocator_left_to_minicnn(os.environ):
         return False
     libc = _glibc()
     if libc is None:
         return False
     return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
                 and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
+
+
+def _allocator_left_to_minicnn(environment):
+    """False when the environment says how malloc should behave (see the module's docstring), else True."""
+    return (environment.get(OFF_SWITCH) != "0" and not any(environment.get(name) for name in USER_SETTINGS)
+            and "glibc.malloc." not in environment.get("GLIBC_TUNABLES", "")
+            and "malloc" not in environment.get("LD_PRELOAD", ""))
 
 
 def _glibc():

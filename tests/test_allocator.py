@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from minicnn.allocator import USER_SETTINGS
+from minicnn.allocator import OFF_SWITCH, USER_SETTINGS, _allocator_left_to_minicnn
 
 # Where a fresh 64 MB array's memory comes from: malloc's heap ('heap') or pages mapped for it alone ('mmap'), read
 # from glibc's mallinfo2 while the array lives; then whether the heap kept the memory after the array was freed.
@@ -33,7 +33,8 @@ PROBE = textwrap.dedent("""
 
 def run_python(program, **environment):
     """Run program in a fresh interpreter without the user's allocator settings (plus `environment`) -> its words."""
-    env = {name: value for name, value in os.environ.items() if name not in USER_SETTINGS + ("GLIBC_TUNABLES",)}
+    unset = USER_SETTINGS + (OFF_SWITCH, "GLIBC_TUNABLES", "LD_PRELOAD")
+    env = {name: value for name, value in os.environ.items() if name not in unset}
     env.update(environment)
     result = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -59,7 +60,7 @@ def test_after_import_minicnn_a_big_array_comes_from_the_heap_and_its_memory_sta
 
 
 USER_CHOICES = [{"MALLOC_MMAP_THRESHOLD_": "131072"}, {"MALLOC_TRIM_THRESHOLD_": "131072"},
-                {"GLIBC_TUNABLES": "glibc.malloc.check=0"}]
+                {"GLIBC_TUNABLES": "glibc.malloc.check=0"}, {OFF_SWITCH: "0"}]
 
 
 @pytest.mark.parametrize("setting", USER_CHOICES, ids=lambda setting: next(iter(setting)))
@@ -68,3 +69,10 @@ def test_a_setting_of_the_user_wins(setting):
     assert source == "mmap"
     assert run_python("from minicnn.allocator import keep_freed_memory\nprint(keep_freed_memory())", **setting) == \
         ["False"]
+
+
+def test_a_preloaded_allocator_wins_and_other_preloads_do_not_count():
+    assert not _allocator_left_to_minicnn({"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"})
+    assert not _allocator_left_to_minicnn({"LD_PRELOAD": "libtcmalloc_minimal.so.4"})
+    assert _allocator_left_to_minicnn({"LD_PRELOAD": "/usr/lib/libfaketime.so.1"})
+    assert _allocator_left_to_minicnn({})
