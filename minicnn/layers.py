@@ -22,7 +22,7 @@ MODES = ("train", "test")
 COLUMNS_CHUNK_BYTES = 8 * 2 ** 20   # im2col columns unfolded at once on the CPU; see _image_chunks
 WINOGRAD_CHUNK_BYTES = 128 * 2 ** 20  # Winograd's transformed tiles and products held at once; see _winograd_chunks
 CONV_ALGORITHMS = ("auto", "im2col", "winograd")
-WINOGRAD_MIN_CHANNELS = 64          # 'auto' takes Winograd from this many input channels on; see conv_algorithm
+WINOGRAD_MIN_CHANNELS = 32          # 'auto' takes Winograd from this many input channels on; see conv_algorithm
 
 
 def _kernels(x):
@@ -160,12 +160,13 @@ def conv_algorithm(x, w, conv_param):
                   winograd.tile_with_fewest_products (F(4x4, 5x5) for the deep net's conv2, F(6x6, 3x3) for conv3
                   and conv4); im2col elsewhere;
       'auto'      Winograd where it applies and was measured faster (at least WINOGRAD_MIN_CHANNELS input
-                  channels), else im2col. With few channels its transforms, passes over 2.25 to 4 times the input
-                  and the output, cost more than its alpha^2 small GEMMs (F, C) @ (C, tiles) save: the shallow net's
-                  3x3 conv2 (32 -> 64 channels, 48x48) ran 1.2 to 1.3x slower by Winograd F(4x4, 3x3) than by
-                  im2col, forward + backward; the deep net's conv3 and conv4 (3x3, 128 and 512 input channels) ran
-                  faster, and its 5x5 conv2 (64 input channels) twice as fast (benchmarks/RESULTS.md).
-                  The threshold was measured on 3x3 filters; the deep net has no 5x5 layer with fewer channels.
+                  channels), else im2col. With few channels its transforms, passes over 1.8 to 4 times the input
+                  and the output, cost more than its alpha^2 small GEMMs (F, C) @ (C, tiles) save. Measured on 3x3
+                  filters, 48x48 maps, 64 filters, forward + backward (benchmarks/RESULTS.md): with 32 input channels
+                  (the shallow net's conv2) F(6x6, 3x3) took 0.6 to 0.8 times im2col's time, with 16 0.85 to 0.98,
+                  with 8 1.1 to 1.4; the deep net's conv3 and conv4 (128 and 512 input channels) ran faster by
+                  Winograd, and its 5x5 conv2 (64 input channels) twice as fast. The deep net has no 5x5 layer with
+                  fewer channels.
     The backward pass follows: Winograd computes the input and weight gradients of a Winograd convolution too.
     """
     requested = conv_param.get("algorithm", os.environ.get("MINICNN_CONV_ALGORITHM", "auto"))

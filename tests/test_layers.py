@@ -212,6 +212,8 @@ def test_conv_algorithm_follows_the_request_the_environment_and_the_shape(monkey
     monkeypatch.delenv("MINICNN_CONV_ALGORITHM", raising=False)
     assert layers.conv_algorithm(x, w, {"stride": 1, "pad": 1}) == "winograd"
     assert layers.conv_algorithm(x[:, :3], w[:, :3], {"stride": 1, "pad": 1}) == "im2col"   # too few channels
+    assert layers.conv_algorithm(x[:, :32], w[:, :32], {"stride": 1, "pad": 1}) == "winograd"   # the shallow conv2
+    assert layers.conv_algorithm(x[:, :31], w[:, :31], {"stride": 1, "pad": 1}) == "im2col"
     assert layers.conv_algorithm(x, w, {"stride": 2, "pad": 1}) == "im2col"                # does not apply
     assert layers.conv_algorithm(x[:, :3], w[:, :3], {"stride": 1, "pad": 1, "algorithm": "winograd"}) == "winograd"
     assert layers.conv_algorithm(x, np.zeros((4, 64, 5, 5)), {"stride": 1, "pad": 2}) == "winograd"   # F(4x4, 5x5)
