@@ -36,7 +36,7 @@ Layouts:
            M[:, f, p] gives to out[n, f] (zeros where it overhangs the edge).
   dV (alpha^2, C, P): the loss's gradient with respect to V, laid out like V.
   All four as empty_planes lays them out: each of the alpha^2 planes contiguous, a cache line between neighbours,
-  and, for minicnn.winograd's fast functions, in the memory of a Workspace, kept from one call to the next.
+  and, for minicnn.winograd's fast functions, in the memory of a Workspace that a layer's chunks share.
 """
 import numba
 import numpy as np
@@ -306,16 +306,17 @@ def empty_planes(count, rows, columns, dtype, memory=None):
 
 
 class Workspace:
-    """Memory for the transformed tiles, kept from one call to the next: one buffer for the input side (V, and dV,
-    which takes V's place in the backward pass once the weight gradient is computed) and one for the output side
-    (M, or D).
+    """Memory for the transformed tiles, shared by the calls that one layer makes for the chunks of its batch: one
+    buffer for the input side (V, and dV, which takes V's place in the backward pass once the weight gradient is
+    computed) and one for the output side (M, or D).
 
-    Why keep it: V, M, D and dV are tens of megabytes (the deep net's conv2, a chunk of 75 images: V 44 MB, M 88 MB).
-    A new array that big is new memory to the operating system, and the first write to each 4 KiB page of it stops to
-    map and zero that page; the pages of a buffer kept are mapped once. (Measured on conv2: its forward pass nearly
-    twice as fast; benchmarks/RESULTS.md.) A buffer grows to the largest size asked of it, which the layers' chunks
-    bound (minicnn.layers.WINOGRAD_CHUNK_BYTES); release() gives the memory back. One call at a time: two threads
-    sharing a workspace would write over each other's tiles.
+    Why share it: V, M, D and dV are tens of megabytes (the deep net's conv2, a chunk of 75 images: V 44 MB, M 88 MB),
+    and every chunk needs the same again. A buffer grows to the largest size asked of it, which the layers' chunks
+    bound (minicnn.layers.WINOGRAD_CHUNK_BYTES); the memory goes back when the layer drops the workspace, and with
+    malloc told to keep freed memory (minicnn/allocator.py) the next layer or step reuses its pages without a page
+    fault. (Kept from one step to the next instead, it held 126 MB through the deep net's whole step and raised its
+    peak by 81 MB; benchmarks/RESULTS.md.) One call at a time: two threads sharing a workspace would write over each
+    other's tiles.
     """
 
     SIDES = ("input", "output")
@@ -342,8 +343,6 @@ class Workspace:
         """Give the buffers back (to be allocated anew by the next call)."""
         self._buffers.clear()
 
-
-WORKSPACE = Workspace()     # the one minicnn.winograd's fast functions use
 
 
 def _check_tile_count(function, planes, tiles, shape):

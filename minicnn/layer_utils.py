@@ -38,11 +38,16 @@ def conv_block_forward(x, w, b, conv_param, gamma=None, beta=None, bn_param=None
 def conv_block_backward(dout, cache):
     """dout: the block's output shape -> dx: (N, C, H, W), dw, db, dgamma, dbeta (None without batch norm)."""
     conv_cache, middle_cache, pool_cache = cache
+    del cache                           # its parts are let go one by one below
     if pool_cache is not None:
         dout = layers.max_pool_backward(dout, pool_cache)
     # After the pooling dout is this block's own array: the middle's gradient may take its memory (one array of the
     # conv's output size less at a training step's peak). The caller's dout is never written.
     dout, dgamma, dbeta = _batchnorm_relu_dropout_backward(dout, middle_cache, overwrite_dout=pool_cache is not None)
+    # Batch norm's input, the mask and the pooling's argmax, as big as the conv's output, are needed no more: they go
+    # before the conv's backward pass, the busiest moment of a training step, when the caller let go of the cache too
+    # (ConvNet pops it from its list).
+    del middle_cache, pool_cache
     dx, dw, db = layers.conv_backward(dout, conv_cache)
     return dx, dw, db, dgamma, dbeta
 

@@ -20,7 +20,7 @@ from minicnn.naive import (conv_backward_naive, conv_forward_naive,  # noqa: F40
 
 MODES = ("train", "test")
 COLUMNS_CHUNK_BYTES = 8 * 2 ** 20   # im2col columns unfolded at once on the CPU; see _image_chunks
-WINOGRAD_CHUNK_BYTES = 128 * 2 ** 20  # Winograd's transformed tiles and products held at once; see _winograd_chunks
+WINOGRAD_CHUNK_BYTES = 64 * 2 ** 20   # Winograd's transformed tiles and products held at once; see _winograd_chunks
 CONV_ALGORITHMS = ("auto", "im2col", "winograd")
 WINOGRAD_MIN_CHANNELS = 32          # 'auto' takes Winograd from this many input channels on; see conv_algorithm
 
@@ -125,8 +125,10 @@ def _winograd_chunks(x, w, pad, tile):
 
     Bigger than im2col's chunks, because Winograd's GEMMs are alpha^2 (16, 25, 36 or 64) small ones per chunk, (F, C) @
     (C, tiles), that each read all of one transformed filter matrix: more tiles per chunk make them faster. (Measured
-    on the deep net: 128 MB, the whole batch for conv3 and conv4, made conv4's backward pass 10 to 20% faster than 32
-    MB, and a training step about 7% faster, for 16 MB more at its peak; benchmarks/RESULTS.md.)
+    on the deep net with F(3x3, 3x3) for conv4: 128 MB, the whole batch for conv3 and conv4, made conv4's backward
+    pass 10 to 20% faster than 32 MB. With F(6x6, 3x3), whose tiles are fewer, 64 MB holds the whole batch of conv4
+    and most of conv3's, and the training steps of the shallow and deep nets ran as fast as with 128 MB, where the
+    shallow net's peak was 76 MB higher; benchmarks/RESULTS.md.)
     """
     bytes_per_image = winograd.workspace_bytes_per_image(x.shape, w.shape, pad, x.dtype.itemsize, tile)
     return _image_chunks(x, bytes_per_image, WINOGRAD_CHUNK_BYTES)
@@ -199,9 +201,9 @@ def conv_forward(x, w, b, conv_param):
     out = xp.empty((N, F, out_height, out_width), dtype=x.dtype)
     if algorithm == "winograd":
         tile = winograd.tile_with_fewest_products(x.shape, w.shape, pad)
-        transformed_filters = winograd.transform_filters(w, tile)          # once for all chunks
+        transformed_filters, workspace = winograd.transform_filters(w, tile), winograd.new_workspace()  # for all chunks
         for images in _winograd_chunks(x, w, pad, tile):
-            winograd.winograd_conv(x[images], w, pad, tile, U=transformed_filters, out=out[images])
+            winograd.winograd_conv(x[images], w, pad, tile, U=transformed_filters, out=out[images], workspace=workspace)
             out[images] += b.reshape(F, 1, 1)
         return out, (x, w, stride, pad, algorithm)
     for images, cols in _columns_by_chunk(x, HH, WW, pad, stride):
@@ -246,13 +248,13 @@ def _conv_backward_by_winograd(dout, x, w, pad):
     """conv_backward of a Winograd convolution (x, w and dout numpy arrays of one dtype), in the forward pass's chunks
     and with its tile: dx and dw by the algorithm transposed (winograd.winograd_backward), with its savings."""
     tile = winograd.tile_with_fewest_products(x.shape, w.shape, pad)
-    transformed_filters = winograd.transform_filters(w, tile)              # once for all chunks
+    transformed_filters, workspace = winograd.transform_filters(w, tile), winograd.new_workspace()  # for all chunks
     dw = np.zeros(w.shape, dtype=w.dtype)
     dx = np.empty(x.shape, dtype=x.dtype)
     for images in _winograd_chunks(x, w, pad, tile):
         # dx[images] is written in place, so only dw is taken from what the call returns.
         _, dw_of_chunk = winograd.winograd_backward(x[images], dout[images], w, pad, tile, U=transformed_filters,
-                                                    dx=dx[images])
+                                                    dx=dx[images], workspace=workspace)
         dw += dw_of_chunk
     return dx, dw, dout.sum(axis=(0, 2, 3))
 

@@ -460,14 +460,19 @@ def _backward(x, dout, w, pad, tile, U, transform_input, transform_dout, transfo
 
 def winograd_conv_reference(x, w, pad, tile=2):
     """winograd_conv with the plain-NumPy transforms: slower, and the version to read first."""
-    from minicnn.kernels.winograd_cpu import Workspace
     _check_arguments("winograd_conv_reference", x, w, pad, tile)
-    # A workspace of its own, dropped on return: new memory every call, as plain NumPy code would take.
-    return _winograd(x, w, pad, tile, transform_input_reference, transform_output_reference, Workspace())
+    return _winograd(x, w, pad, tile, transform_input_reference, transform_output_reference, new_workspace())
 
 
 # -------------------------------------------------------------------------------------- the fast versions
-def winograd_conv(x, w, pad, tile=2, U=None, out=None):
+def new_workspace():
+    """A kernels.winograd_cpu.Workspace: memory for the tiles of winograd_conv and winograd_backward, which a layer
+    hands to the calls for all the chunks of its batch; given back when the layer drops it."""
+    from minicnn.kernels.winograd_cpu import Workspace   # on first use, as minicnn.layers imports its kernels
+    return Workspace()
+
+
+def winograd_conv(x, w, pad, tile=2, U=None, out=None, workspace=None):
     """Convolution (cross-correlation, as conv_forward) of x with 3x3 or 5x5 filters, stride 1, zero padding pad, no
     bias.
 
@@ -481,16 +486,16 @@ def winograd_conv(x, w, pad, tile=2, U=None, out=None):
     chunk by chunk transforms its filters once, not once a chunk.
     out: where to write the result, (N, F, H', W') with H' = H + 2 * pad - (K - 1), likewise W', x's dtype (a slice of
     a layer's output, say); when None, a new array.
+    workspace: new_workspace()'s, where the transformed tiles and products go (a layer passes one to the calls for
+    all its chunks), or None for memory of this call's own; nothing returned lives there.
     -> out. ValueError when not supports(..., kernel_sizes=(3, 5)).
-    The transformed tiles and products go to kernels.winograd_cpu.WORKSPACE, kept for the next call (see
-    release_workspace): nothing returned lives there.
     """
     from minicnn.kernels import winograd_cpu        # on first use, as minicnn.layers imports its kernels
     _check_arguments("winograd_conv", x, w, pad, tile)
     if out is not None:
         check_array_to_write("winograd_conv", "out", out, _output_shape(x.shape, w.shape, pad), x.dtype)
     return _winograd(x, w, pad, tile, winograd_cpu.transform_input, winograd_cpu.transform_output,
-                     winograd_cpu.WORKSPACE, U, out)
+                     new_workspace() if workspace is None else workspace, U, out)
 
 
 def _check_backward_arguments(function, x, dout, w, pad, tile):
@@ -504,7 +509,7 @@ def _check_backward_arguments(function, x, dout, w, pad, tile):
         raise ValueError(f"{function}: dout must be {out_shape}, the output shape of this convolution {described}")
 
 
-def winograd_backward(x, dout, w, pad, tile=2, U=None, dx=None):
+def winograd_backward(x, dout, w, pad, tile=2, U=None, dx=None, workspace=None):
     """The input and weight gradients of out = winograd_conv(x, w, pad, tile) (the bias's gradient is dout's sum, as
     ever), by the same algorithm with its matrices transposed (see the module's docstring).
 
@@ -513,27 +518,18 @@ def winograd_backward(x, dout, w, pad, tile=2, U=None, dx=None):
     when the caller has it already (else computed here); dx: where to write the input gradient, (N, C, H, W) in x's
     dtype, or None for a new array
     -> dx: (N, C, H, W), dw: (F, C, K, K), in x's dtype. A layer that runs its batch in chunks adds up the chunks' dw.
-    The tiles go to the workspace, as winograd_conv's.
+    workspace: as winograd_conv's.
     """
     from minicnn.kernels import winograd_cpu
     _check_backward_arguments("winograd_backward", x, dout, w, pad, tile)
     if dx is not None:
         check_array_to_write("winograd_backward", "dx", dx, x.shape, x.dtype)
     return _backward(x, dout, w, pad, tile, U, winograd_cpu.transform_input, winograd_cpu.transform_dout,
-                     winograd_cpu.transform_input_transposed, winograd_cpu.WORKSPACE, dx)
-
-
-def release_workspace():
-    """Give back the memory winograd_conv and winograd_backward keep for their tiles from one call to the next: as
-    much as the largest call needed (through minicnn.layers, whose chunks bound it, 126 MB after a deep-net step). The
-    next call allocates it anew."""
-    from minicnn.kernels import winograd_cpu
-    winograd_cpu.WORKSPACE.release()
+                     winograd_cpu.transform_input_transposed, new_workspace() if workspace is None else workspace, dx)
 
 
 def winograd_backward_reference(x, dout, w, pad, tile=2):
     """winograd_backward with the plain-NumPy transforms: slower, and the version to read first."""
-    from minicnn.kernels.winograd_cpu import Workspace
     _check_backward_arguments("winograd_backward_reference", x, dout, w, pad, tile)
     return _backward(x, dout, w, pad, tile, None, transform_input_reference, transform_dout_reference,
-                     transform_input_transposed_reference, Workspace())
+                     transform_input_transposed_reference, new_workspace())

@@ -415,30 +415,31 @@ def test_workspace_bytes_are_what_winograd_conv_holds_per_image(K, tile):
     chunks by it), read off the workspace they are written to: its two buffers, each plane a cache line longer."""
     N, C, F, H, W, pad = CASES[K][0]
     x, w = np.ones((N, C, H, W), np.float32), np.ones((F, C, K, K), np.float32)
-    winograd.release_workspace()
-    assert winograd_cpu.WORKSPACE.nbytes() == 0
-    winograd.winograd_conv(x, w, pad, tile)
+    workspace = winograd.new_workspace()
+    assert workspace.nbytes() == 0
+    winograd.winograd_conv(x, w, pad, tile, workspace=workspace)
     alpha = tile + K - 1
     padding = 2 * alpha * alpha * winograd_cpu.CACHE_LINE_BYTES
-    assert winograd_cpu.WORKSPACE.nbytes() - padding == winograd.workspace_bytes_per_image(x.shape, w.shape, pad, 4,
-                                                                                            tile) * N
-    held = winograd_cpu.WORKSPACE.nbytes()
+    assert workspace.nbytes() - padding == winograd.workspace_bytes_per_image(x.shape, w.shape, pad, 4, tile) * N
+    held = workspace.nbytes()
     winograd.winograd_backward(x, np.ones((N, F, H + 2 * pad - (K - 1), W + 2 * pad - (K - 1)), np.float32), w, pad,
-                               tile)
-    assert winograd_cpu.WORKSPACE.nbytes() == held           # the backward pass holds no more
+                               tile, workspace=workspace)
+    assert workspace.nbytes() == held                        # the backward pass holds no more
 
 
 @pytest.mark.parametrize("K, tile", ALGORITHMS)
 def test_results_do_not_live_in_the_reused_workspace(K, tile):
-    """The workspace's buffers are overwritten by every call: what a call returns must not be in them. Two calls on
-    different inputs, the first call's results compared afterwards with what they were when returned."""
+    """A workspace's buffers are overwritten by every call given it (a layer's chunks share one): what a call returns
+    must not be in them. Two calls on different inputs, the first call's results compared afterwards with what they
+    were when returned."""
     case = CASES[K][0]
     (x, w, pad), (x_other, w_other, _) = inputs(case, np.float32, kernel_size=K), inputs(case, np.float32, 1, K)
-    out = winograd.winograd_conv(x, w, pad, tile)
-    dx, dw = winograd.winograd_backward(x, out, w, pad, tile)
+    workspace = winograd.new_workspace()
+    out = winograd.winograd_conv(x, w, pad, tile, workspace=workspace)
+    dx, dw = winograd.winograd_backward(x, out, w, pad, tile, workspace=workspace)
     kept = [out.copy(), dx.copy(), dw.copy()]
-    other_out = winograd.winograd_conv(x_other, w_other, pad, tile)
-    winograd.winograd_backward(x_other, other_out, w_other, pad, tile)
+    other_out = winograd.winograd_conv(x_other, w_other, pad, tile, workspace=workspace)
+    winograd.winograd_backward(x_other, other_out, w_other, pad, tile, workspace=workspace)
     for result, copy in zip((out, dx, dw), kept):
         np.testing.assert_array_equal(result, copy)
     assert not np.shares_memory(out, other_out)
