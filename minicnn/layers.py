@@ -90,9 +90,10 @@ def _check_conv_arguments(x, w, b, conv_param):
 
 
 def _image_chunks(x, bytes_per_image, budget_bytes=None):
-    """Slices of the batch axis of x: (N, ...) that cut it into chunks of about budget_bytes (default
-    COLUMNS_CHUNK_BYTES) on the CPU (at least one image each), given what one image costs; on the GPU the whole batch
-    is one chunk.
+    """Slices of the batch axis of x: (N, ...) that cut it into chunks of at most budget_bytes (default
+    COLUMNS_CHUNK_BYTES) on the CPU (at least one image each), given what one image costs, as few as that allows and
+    of equal sizes (give or take an image: a last chunk of a few images would run its GEMMs slowly); on the GPU the
+    whole batch is one chunk.
 
     Why chunks: the im2col columns of a whole batch are big (the deep net's conv2 at batch 128: 1600 x 73,728
     floats, 472 MB), so they would be written to memory and read back by each GEMM; a chunk's columns are still in
@@ -100,9 +101,13 @@ def _image_chunks(x, bytes_per_image, budget_bytes=None):
     bandwidth and memory, and wants the biggest GEMMs it can get.
     """
     N = x.shape[0]
+    if N == 0:
+        return []
     budget_bytes = COLUMNS_CHUNK_BYTES if budget_bytes is None else budget_bytes
-    step = N if is_gpu_array(x) else max(1, min(N, budget_bytes // bytes_per_image))
-    return [slice(start, min(start + step, N)) for start in range(0, N, step)]
+    most = N if is_gpu_array(x) else max(1, min(N, budget_bytes // bytes_per_image))
+    count = -(-N // most)                                               # chunks
+    bounds = [N * chunk // count for chunk in range(count + 1)]
+    return [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
 
 
 def _columns_shape(x_shape, kernel_height, kernel_width, pad, stride):

@@ -36,6 +36,14 @@ WINOGRAD_CONV_CASES = [((3, 5, 7, 9), (7, 5, 3, 3), 1, 1), ((3, 2, 4, 5), (3, 2,
                        ((2, 3, 3, 2), (4, 3, 5, 5), 1, 4)]
 
 
+@pytest.mark.parametrize("N, most", [(128, 42), (128, 128), (128, 200), (5, 2), (7, 1), (1, 3), (0, 3)])
+def test_chunks_cover_the_batch_in_as_few_chunks_of_equal_size_as_the_budget_allows(N, most):
+    chunks = layers._image_chunks(np.empty((N, 2)), bytes_per_image=10, budget_bytes=10 * most)
+    sizes = [chunk.stop - chunk.start for chunk in chunks]
+    assert [chunk.start for chunk in chunks] == list(np.cumsum([0] + sizes[:-1])) and sum(sizes) == N
+    assert len(chunks) == -(-N // most) and (not sizes or max(sizes) - min(sizes) <= 1 and max(sizes) <= most)
+
+
 @pytest.mark.parametrize("algorithm", ["im2col", "winograd"])
 @pytest.mark.parametrize("images_per_chunk", [None, 1, 2])
 @pytest.mark.parametrize("x_shape, w_shape, stride, pad", LAYER_CONV_CASES + WINOGRAD_CONV_CASES)
