@@ -149,7 +149,7 @@ def _columns_by_chunk(x, kernel_height, kernel_width, pad, stride):
     if not chunks:                                                      # an empty batch
         return
     rows, positions = _columns_shape(x.shape, kernel_height, kernel_width, pad, stride)
-    largest = chunks[0].stop - chunks[0].start
+    largest = max(chunk.stop - chunk.start for chunk in chunks)
     buffer = get_array_module(x).empty(rows * largest * positions, dtype=x.dtype)
     kernels = _kernels(x)
     for images in chunks:
