@@ -100,16 +100,16 @@ def test_a_broken_backward_pass_fails_its_check(check, function, broken, monkeyp
 CORRECT_WINOGRAD_BACKWARD = winograd.winograd_backward
 
 
-def winograd_input_gradient_without_the_flip(x, dout, w, pad, tile=2, U=None, dx=None):
+def winograd_input_gradient_without_the_flip(x, dout, w, pad, tile=2, U=None, dx=None, workspace=None):
     """dx as the correlation of dout with the filters transposed but not flipped; dw right."""
     dx = winograd.winograd_conv(dout, np.ascontiguousarray(w.transpose(1, 0, 2, 3)), w.shape[2] - 1 - pad, tile,
                                 out=dx)
     return dx, CORRECT_WINOGRAD_BACKWARD(x, dout, w, pad, tile, U)[1]
 
 
-def winograd_filter_gradient_with_swapped_taps(x, dout, w, pad, tile=2, U=None, dx=None):
+def winograd_filter_gradient_with_swapped_taps(x, dout, w, pad, tile=2, U=None, dx=None, workspace=None):
     """dw with each filter's rows and columns swapped; dx right."""
-    dx, dw = CORRECT_WINOGRAD_BACKWARD(x, dout, w, pad, tile, U, dx)
+    dx, dw = CORRECT_WINOGRAD_BACKWARD(x, dout, w, pad, tile, U, dx, workspace)
     return dx, dw.transpose(0, 1, 3, 2)
 
 
