@@ -5,7 +5,7 @@
 #
 # Meant for the device tool: command "bash benchmarks/gpu_train.sh", carry [".carry"], timeout_s 600, after
 # `mkdir -p .carry && cp ../shared/data/fer2013_train_public.npz.xz .carry/`. Like gpu_check.sh it installs
-# nothing (the project is found through PYTHONPATH). FER2013 comes from $1, else $MINICNN_DATA, else
+# nothing (the checkout goes first on PYTHONPATH). FER2013 comes from $1, else $MINICNN_DATA, else
 # .carry/fer2013_train_public.npz.xz: Training and PublicTest, all that training and picking the best epoch need.
 # PrivateTest is not in that file; score the model on it afterwards, once, on a machine that has the full CSV:
 #     python examples/evaluate.py --model <files_at>/model_float16.npz --data ../shared/data/fer2013.csv.gz
@@ -17,8 +17,9 @@
 # with --resume. EPOCHS (35) sets the epochs. Into $OUT (default ./gpu_run) go the log, history.json, config.json,
 # the plots and, once training has finished, report.json and model_float16.npz: the best model stored in float16
 # (9 MB; the float32 file, 18 MB, is over the tool's size limit), loadable like any minicnn model. TRAIN_ARGS adds
-# options to train_deep.py (a later --device wins): `TRAIN_ARGS="--device cpu --subset 256" EPOCHS=1 bash
-# benchmarks/gpu_train.sh` tries the whole script on a CPU machine in a minute.
+# options to train_deep.py (a later --device wins): `TRAIN_ARGS="--subset 256" EPOCHS=1 bash benchmarks/gpu_train.sh`
+# is the short mode, which tries the whole script in a minute or two, on a GPU or, with the CuPy stand-in of the tests
+# first on PYTHONPATH (PYTHONPATH=tests/fake_cupy), on a CPU machine.
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1

@@ -5,16 +5,19 @@ PublicTest, the validation set, and PrivateTest, the test set) it prints the acc
 writes report_<split>.json and confusion_<split>.png into --out (default: the model's folder; for the shipped model
 evaluation/). --mirror adds test-time augmentation (each image averaged with its mirror image), reported beside the
 plain figure in report_<split>_mirror.json. Images are centred on the mean training image saved with the model,
-exactly as in training. PrivateTest is the paper's test set: score it once per final model, never to choose between
-models (cross_validate.py and the training scripts choose on PublicTest).
+exactly as in training. --device gpu scores on the GPU (CuPy); the reports are the same. PrivateTest is the paper's
+test set: score it once per final model, never to choose between models (cross_validate.py and the training scripts
+choose on PublicTest).
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from minicnn import data, evaluation, faces, plots, preprocessing
+from minicnn.backend import GPUUnavailableError
 from minicnn.cli import run_script
 
 EVALUATED_SPLITS = ("PublicTest", "PrivateTest")
@@ -29,6 +32,8 @@ def parse_arguments(argv=None):
                         help="default: %(default)s")
     parser.add_argument("--out", help="folder for the reports and plots (default: the model's folder, or "
                                       "evaluation/ for the shipped model)")
+    parser.add_argument("--device", default=os.environ.get("MINICNN_DEVICE", "cpu"), choices=["cpu", "gpu", "auto"],
+                        help="where the model runs (default: $MINICNN_DEVICE, else cpu; now: %(default)s)")
     parser.add_argument("--mirror", action="store_true",
                         help="also score with test-time augmentation: each image's probabilities averaged with its "
                              "mirror image's")
@@ -62,12 +67,12 @@ def main(argv=None):
     """Parse the command line, load model and data, score every split asked for. Returns the exit status."""
     arguments = parse_arguments(argv)
     try:
-        model = faces.load_model(arguments.model)
+        model = faces.load_model(arguments.model).to(arguments.device)
         if arguments.mirror and model.architecture.hog_dim:
             raise ValueError("--mirror: the hybrid net's HOG features belong to the unflipped image, so it cannot "
                              "average in the mirror image; score it without --mirror")
         dataset = data.load_fer2013(data.find_data_path(arguments.data))
-    except (ValueError, data.DataNotFoundError) as error:
+    except (ValueError, GPUUnavailableError, data.DataNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     out_dir = Path(arguments.out or (Path(arguments.model).parent if arguments.model else "evaluation"))

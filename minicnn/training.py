@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from minicnn import data, evaluation, models, plots
+from minicnn.backend import GPUUnavailableError, resolve_device
 from minicnn.preprocessing import random_flip
 from minicnn.solver import Solver, TrainingDiverged, TrainingInterrupted, previous_checkpoint
 
@@ -159,11 +160,13 @@ def train(depth, hybrid=False, argv=None):
         print(f"error: --resume: there is no checkpoint at {checkpoint}", file=sys.stderr)
         return 2
     try:
+        resolve_device(arguments.device)  # a missing GPU is said at once, before the data is read
         splits = load_data(arguments, hybrid)
         model = build_model(depth, hybrid, arguments)
         solver = make_solver(model, splits, arguments, hybrid, checkpoint_path=checkpoint,
                              resume=checkpoint if arguments.resume else None, on_epoch_end=epoch_writer(run_dir))
-    except (data.DataNotFoundError, ValueError) as error:  # no data, a malformed file, a checkpoint that misfits
+    except (data.DataNotFoundError, GPUUnavailableError, ValueError) as error:
+        # no data or no GPU, a malformed file, a checkpoint that misfits
         print(f"error: {error}", file=sys.stderr)
         return 2
     model.mean_image = splits["mean_image"]

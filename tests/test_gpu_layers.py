@@ -33,7 +33,8 @@ DTYPES = [np.float32, np.float64]
 # The shared layer cases, plus the deep net's second conv at a batch of 16 and its first pooling.
 CONV_CASES = LAYER_CONV_CASES + [((16, 64, 24, 24), (128, 64, 5, 5), 1, 2)]
 POOL_CASES = LAYER_POOL_CASES + [((16, 64, 48, 48), 2, 2, 2)]
-SHALLOW_TRAINING_IMAGES, VALIDATION_IMAGES = 512, 512
+# Enough for the shallow net to learn in two epochs of minibatches of 32, few enough for the CuPy stand-in (the CPU).
+SHALLOW_TRAINING_IMAGES, VALIDATION_IMAGES = 128, 128
 
 
 # get_state() entries that are plain counters kept on the host, not arrays of the model's device.
@@ -402,7 +403,7 @@ def fer2013_subset():
 def test_shallow_net_learns_fer2013_on_gpu_and_predicts_alike_on_cpu(cupy, numpy_path, fer2013_subset, tmp_path):
     from minicnn.solver import Solver
     model = models.shallow_net(seed=0)
-    solver = Solver(model, fer2013_subset, update_rule="adam", optim_config={"learning_rate": 1e-3}, batch_size=64,
+    solver = Solver(model, fer2013_subset, update_rule="adam", optim_config={"learning_rate": 1e-3}, batch_size=32,
                     num_epochs=2, augment_flip=True, device="gpu", seed=0, num_train_samples=None, verbose=False)
     assert is_gpu_array(solver.X_train) and is_gpu_array(solver.y_val) and is_gpu_array(model.params["W1"])
     solver.train()
