@@ -12,13 +12,16 @@ setup(
     # are installed as its parts minicnn.kernels and minicnn.solver.
     packages=["minicnn", "minicnn.kernels", "minicnn.solver"],
     package_dir={"minicnn": "minicnn", "minicnn.kernels": "kernels", "minicnn.solver": "solver"},
-    package_data={"minicnn.kernels": ["cuda/*.cu", "cuda/*.h"], "minicnn": ["pretrained/*.npz", "pretrained/*.md"]},
+    package_data={"minicnn.kernels": ["cuda/*.cu", "cuda/*.h"],
+                  "minicnn": ["pretrained/*.npz", "pretrained/*.md", "app_static/*"]},
     python_requires=">=3.10",
     install_requires=["numpy", "numba", "pandas", "scikit-image", "matplotlib", "pillow", "tqdm"],
     extras_require={
         "cuda12": ["cupy-cuda12x"],     # install one of the two CUDA extras, never both
         "cuda13": ["cupy-cuda13x"],
-        "test": ["pytest", "hypothesis", "ruff", "nbclient", "nbformat", "ipykernel"],  # the last three run notebooks/
+        "test": ["pytest", "hypothesis", "ruff", "nbclient", "nbformat", "ipykernel",  # these three run notebooks/
+                 "selenium"],   # drives Chromium in the page's tests (the browser itself comes from the system)
+        "app": ["starlette", "uvicorn"],   # the page (minicnn/app.py): a small ASGI app and its server
         "bench": ["torch", "threadpoolctl"],   # threadpoolctl names the BLAS kernel in the reports
     },
 )

@@ -2,9 +2,10 @@
 checkpoint moving from the GPU to the CPU and back, and the scripts for GPU machines (benchmarks/gpu_check.sh and
 gpu_train.sh, in their short modes) from a fresh copy of the checkout with nothing installed.
 
-Marked gpu: they run on a GPU with CuPy, and elsewhere on the CuPy stand-in, which conftest.py puts first on
-PYTHONPATH for the scripts too. The data is the tiny synthetic FER2013 of test_examples.py: these tests check what
-the scripts do and write, not what a network learns.
+Those marked gpu run on a GPU with CuPy, and elsewhere on the CuPy stand-in, which conftest.py puts first on
+PYTHONPATH for the scripts too; one more checks what --device gpu says where no cupy can be imported. The data is the
+tiny synthetic FER2013 of test_examples.py: these tests check what the scripts do and write, not what a network
+learns.
 """
 import json
 import os
@@ -86,6 +87,20 @@ def test_a_checkpoint_goes_from_the_gpu_to_the_cpu_and_back(workspace):
     for name, w in uninterrupted.params.items():
         if name not in noise:
             np.testing.assert_allclose(resumed.params[name], w, rtol=1e-3, atol=1e-3, err_msg=name)
+
+
+def test_device_gpu_without_a_gpu_is_a_one_line_error(workspace):
+    """Run where no cupy can be imported (the stand-in off PYTHONPATH), both scripts say so and stop, at once."""
+    environment = {**os.environ, "MINICNN_CACHE": str(workspace / "cache")}
+    environment.pop("PYTHONPATH", None)
+    if subprocess.run([sys.executable, "-c", "import cupy"], env=environment, capture_output=True).returncode == 0:
+        pytest.skip("cupy can be imported here without the stand-in")
+    for script in ("train_deep.py", "evaluate.py"):
+        result = subprocess.run([sys.executable, f"examples/{script}", "--device", "gpu", "--data",
+                                 str(workspace / "fer2013.csv")], cwd=REPO_ROOT, env=environment,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert "error: device 'gpu' was asked for, but cupy is not installed" in result.stderr
 
 
 # ---------------------------------------------------------------------------------------------------------------
