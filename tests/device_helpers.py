@@ -52,3 +52,10 @@ class OnGpu:
                 return on_host(out), cache
             return on_host(result)
         return run
+
+
+def biases_before_batchnorm(names):
+    """{'b<i>': 'W<i>'} for the layers with batch norm among a ConvNet's parameter (or gradient) names. Batch norm
+    subtracts any bias before it, so such a bias's gradient is zero but for rounding, and the bias moves by that
+    noise alone: it can only be compared at the scale of its layer's weights."""
+    return {f"b{name[5:]}": f"W{name[5:]}" for name in names if name.startswith("gamma")}

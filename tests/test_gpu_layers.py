@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device_helpers import OnGpu, gpu_test, on_gpu
+from device_helpers import OnGpu, biases_before_batchnorm, gpu_test, on_gpu
 from kernel_cases import LAYER_CONV_CASES, LAYER_POOL_CASES
-from minicnn import layer_checks, layer_utils, layers, models, winograd
+from minicnn import augmentation, layer_checks, layer_utils, layers, models, winograd
 from minicnn.kernels import reference
 from minicnn.backend import is_gpu_array, to_numpy
 from minicnn.gradient_check import GRADIENT_TOLERANCE
@@ -89,7 +89,7 @@ def compare_layer(cupy, forward, backward, inputs, names, seed=0, compare_at=Non
     """Run forward and backward on numpy inputs and on GPU copies of them, with the same upstream gradient, and
     compare the outputs and the gradients named by names (the first len(names) that backward returns).
 
-    compare_at: see assert_gradients_close.
+    compare_at: see assert_all_close.
     Returns (inputs, gpu_inputs, cache, gpu_cache), so that a caller can look at what the layer changed or kept.
     """
     gpu_inputs = on_gpu(cupy, inputs)               # copied first: the numpy run may change dicts in inputs
@@ -100,20 +100,19 @@ def compare_layer(cupy, forward, backward, inputs, names, seed=0, compare_at=Non
     grads, gpu_grads = backward(dout, cache), backward(cupy.asarray(dout), gpu_cache)
     if not isinstance(grads, tuple):
         grads, gpu_grads = (grads,), (gpu_grads,)
-    assert_gradients_close(dict(zip(names, gpu_grads)), dict(zip(names, grads)), compare_at)
+    assert_all_close(dict(zip(names, gpu_grads)), dict(zip(names, grads)), compare_at)
     return inputs, gpu_inputs, cache, gpu_cache
 
 
-def assert_gradients_close(gpu_grads, grads, compare_at=None):
-    """Each GPU gradient (name -> array) equals the numpy one, as assert_close says.
+def assert_all_close(gpu_arrays, arrays, compare_at=None):
+    """Each GPU array (name -> array) equals the numpy one, as assert_close says.
 
-    compare_at: {name: other name} for gradients that are zero in exact arithmetic (the bias of a layer followed by
-    batch norm, which takes any bias out), so that both results are rounding noise: they are compared at the scale
-    of the other gradient.
+    compare_at: {name: other name} for arrays that are rounding noise (see biases_before_batchnorm), compared at the
+    scale of the other array.
     """
-    for name, grad in grads.items():
+    for name, array in arrays.items():
         other = (compare_at or {}).get(name)
-        assert_close(name, gpu_grads[name], grad, None if other is None else float(np.abs(grads[other]).max()))
+        assert_close(name, gpu_arrays[name], array, None if other is None else float(np.abs(arrays[other]).max()))
 
 
 def random(rng, shape, dtype):
@@ -211,13 +210,25 @@ def test_dropout_draws_the_numpy_mask_bit_for_bit(cupy, numpy_path, p, dtype):
 
 @gpu_test
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_softmax_loss(cupy, numpy_path, dtype):
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+def test_softmax_loss(cupy, numpy_path, label_smoothing, dtype):
     rng = np.random.default_rng(5)
     scores, y = 5 * random(rng, (32, 7), dtype), rng.integers(0, 7, size=32)
-    loss, dscores = layers.softmax_loss(scores, y)
-    gpu_loss, gpu_dscores = layers.softmax_loss(cupy.asarray(scores), cupy.asarray(y))
+    loss, dscores = layers.softmax_loss(scores, y, label_smoothing)
+    gpu_loss, gpu_dscores = layers.softmax_loss(cupy.asarray(scores), cupy.asarray(y), label_smoothing)
     assert_close("loss", gpu_loss, np.asarray(loss))
     assert_close("dscores", gpu_dscores, dscores)
+
+
+@gpu_test
+@pytest.mark.parametrize("augment", [augmentation.standard_augmentation(), augmentation.RandomAffine(flip=False),
+                                     augmentation.RandomErasing(p=1.0)], ids=repr)
+def test_batch_augmentations_draw_the_numpy_batch(cupy, numpy_path, augment):
+    """The same seed gives the same batch on both devices: the numpy path warps with Numba (kernels/warp_cpu.py),
+    cupy arrays with whole-batch array operations."""
+    x = random(np.random.default_rng(11), (6, 2, 12, 10), np.float32)
+    expected = augment(x, np.random.default_rng(3))
+    assert_close(repr(augment), augment(cupy.asarray(x), np.random.default_rng(3)), expected)
 
 
 @gpu_test
@@ -231,7 +242,7 @@ def test_conv_and_affine_blocks(cupy, numpy_path, dtype):
         return layer_utils.conv_block_forward(x, w, b, {"stride": 1, "pad": 1}, gamma, beta, bn_param,
                                               {"p": 0.25, "mode": "train", "seed": 7},
                                               {"pool_height": 2, "pool_width": 2, "stride": 2})
-    # Batch norm takes out any bias before it, so db is zero but for rounding: compared at dw's scale.
+    # Batch norm takes out any bias before it, so db is zero but for rounding (see biases_before_batchnorm).
     compare_layer(cupy, conv_block, layer_utils.conv_block_backward, (x, w, b, gamma, beta, {"mode": "train"}),
                   ("dx", "dw", "db", "dgamma", "dbeta"), compare_at={"db": "dw"})
 
@@ -318,14 +329,16 @@ def test_whole_model_loss_gradients_and_scores_match_the_numpy_path(cupy, numpy_
         gpu_loss, gpu_grads = on_device.loss(on_gpu(cupy, X), cupy.asarray(y))
         assert_close("loss", gpu_loss, np.asarray(loss))
         assert grads.keys() == gpu_grads.keys()
-        biases_before_batchnorm = {f"b{name[5:]}": f"W{name[5:]}" for name in grads if name.startswith("gamma")}
-        assert_gradients_close(gpu_grads, grads, compare_at=biases_before_batchnorm)
+        assert_all_close(gpu_grads, grads, compare_at=biases_before_batchnorm(grads))
     for name, statistic in on_cpu.get_state().items():
         if name in HOST_COUNTERS:
             assert int(on_device.get_state()[name]) == int(statistic), name
         else:
             assert_close(name, on_device.get_state()[name], statistic)
     assert_close("scores", on_device.scores(X, batch_size=4), on_cpu.scores(X, batch_size=4))
+    if not hog_dim:                                 # test-time augmentation: ten views of each image
+        assert_close("ten-crop probabilities", on_device.probabilities(X, mirror=True, crops=True),
+                     on_cpu.probabilities(X, mirror=True, crops=True))
 
 
 @gpu_test
@@ -366,6 +379,32 @@ def assert_same_predictions(gpu_scores, cpu_scores):
     print(f"argmax agreement {agreement:.4f}, largest score difference {np.abs(gpu_scores - cpu_scores).max():.2e}")
     assert agreement >= 0.99
     np.testing.assert_allclose(gpu_scores, cpu_scores, rtol=1e-3, atol=1e-3)
+
+
+@gpu_test
+def test_the_vgg_recipe_trains_alike_on_both_devices(cupy, numpy_path):
+    """SGD with Nesterov momentum, a cosine schedule after a warm-up, decoupled weight decay, label smoothing and the
+    standard augmentation: the same losses and weights on the GPU as on the CPU."""
+    from minicnn.solver import Solver, schedules
+    rng = np.random.default_rng(12)
+    X, y = random(rng, (32, 2, 12, 12), np.float32), rng.integers(0, 7, size=32)
+    data = {"X_train": X[:24], "y_train": y[:24], "X_val": X[24:], "y_val": y[24:]}
+    solvers = {}
+    for device in ("cpu", "gpu"):
+        model = small_convnet(dtype=np.float32)
+        model.label_smoothing = 0.1
+        solvers[device] = Solver(model, data, update_rule="sgd_momentum",
+                                 optim_config={"learning_rate": 1e-2, "nesterov": True},
+                                 schedule=schedules.CosineWithWarmup(3, warmup_epochs=1), weight_decay=1e-3,
+                                 augment=augmentation.standard_augmentation(), batch_size=8, num_epochs=3,
+                                 device=device, seed=0, verbose=False)
+        solvers[device].train()
+    on_cpu, on_gpu = solvers["cpu"], solvers["gpu"]
+    assert is_gpu_array(on_gpu.model.params["W1"])
+    np.testing.assert_allclose(on_gpu.loss_history, on_cpu.loss_history, rtol=1e-4)
+    assert on_gpu.learning_rate() == on_cpu.learning_rate()
+    params = on_cpu.model.params
+    assert_all_close(on_gpu.model.params, params, compare_at=biases_before_batchnorm(params))
 
 
 @gpu_test
