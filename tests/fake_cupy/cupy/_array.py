@@ -82,40 +82,13 @@ class ndarray:
         array._host = host
         return array
 
-    # Explicit copies to the host
+    # The explicit copy to the host (HOST_METHODS below copy single values, lists and text)
     def get(self, stream=None, order="C", out=None):
         """A NumPy copy of the array (out: a NumPy array to copy into)."""
         if out is not None:
             out[...] = self._host
             return out
         return numpy.array(self._host, order=order)
-
-    def item(self):
-        return self._host.item()
-
-    def tolist(self):
-        return self._host.tolist()
-
-    def __float__(self):
-        return float(self._host)
-
-    def __int__(self):
-        return int(self._host)
-
-    def __complex__(self):
-        return complex(self._host)
-
-    def __bool__(self):
-        return bool(self._host)
-
-    def __repr__(self):
-        return repr(self._host)
-
-    def __str__(self):
-        return str(self._host)
-
-    def __format__(self, format_spec):
-        return format(self._host, format_spec)
 
     # What CuPy refuses, and how NumPy functions reach CuPy's
     def __array__(self, dtype=None, copy=None):
@@ -177,6 +150,14 @@ def _host_attribute(name):
     return property(lambda array: getattr(array._host, name), doc=f"The array's {name}, as NumPy's.")
 
 
+def _host_method(name):
+    def method(array, *args):
+        return getattr(array._host, name)(*args)
+    method.__name__ = name
+    method.__doc__ = f"NumPy's ndarray.{name}: a value (or text) brought to the host, as CuPy brings it."
+    return method
+
+
 def _device_method(name):
     def method(array, *args, **kwargs):
         return run_on_device(getattr(array._host, name), args, kwargs, array)
@@ -186,6 +167,9 @@ def _device_method(name):
 
 
 ATTRIBUTES = ("shape", "dtype", "size", "ndim", "itemsize", "nbytes", "strides", "flags")
+# What copies values to the host, as CuPy's do: a value, a list, text (no __index__: see the module's docstring).
+HOST_METHODS = ("item", "tolist", "__float__", "__int__", "__complex__", "__bool__", "__repr__", "__str__",
+                "__format__")
 # CuPy's ndarray methods that minicnn and its tests use, with NumPy's signatures, and the operators.
 METHODS = ("reshape", "transpose", "swapaxes", "ravel", "flatten", "squeeze", "astype", "copy", "view", "fill",
            "sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "all", "any", "prod", "cumsum", "clip",
@@ -196,5 +180,7 @@ OPERATORS = tuple(f"__{prefix}{name}__" for name in ("add", "sub", "mul", "trued
                                                                                     "neg", "pos", "abs", "invert"))
 for _name in ATTRIBUTES:
     setattr(ndarray, _name, _host_attribute(_name))
+for _name in HOST_METHODS:
+    setattr(ndarray, _name, _host_method(_name))
 for _name in METHODS + OPERATORS:
     setattr(ndarray, _name, _device_method(_name))
