@@ -10,9 +10,9 @@ import os
 import numpy as np
 import pytest
 
-import cupy
 from minicnn.kernels import gpu
 
+cupy = pytest.importorskip("cupy", reason="no cupy, and no stand-in in its place (see conftest.py)")
 pytestmark = pytest.mark.skipif("fake_cupy" not in cupy.__file__,
                                 reason=f"`import cupy` loads {cupy.__file__}, not the stand-in (MINICNN_FAKE_CUPY)")
 
