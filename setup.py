@@ -23,5 +23,7 @@ setup(
                  "selenium"],   # drives Chromium in the page's tests (the browser itself comes from the system)
         "app": ["starlette", "uvicorn"],   # the page (minicnn/app.py): a small ASGI app and its server
         "bench": ["torch", "threadpoolctl"],   # threadpoolctl names the BLAS kernel in the reports
+        "search": ["ray[tune]", "threadpoolctl"],   # examples/cross_validate.py's trials as Ray Tune trials
+        "mpi": ["mpi4py", "mpich"],            # --data-parallel: mpi4py with MPICH's wheel (mpiexec included)
     },
 )
