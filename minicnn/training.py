@@ -1,5 +1,6 @@
-"""One paper run, end to end, and its command line: examples/train_shallow.py, train_deep.py and train_hybrid.py call
-train(), examples/cross_validate.py builds on the pieces.
+"""One paper run, end to end, and its command line: `minicnn train` (minicnn/commands/train.py) and
+examples/train_shallow.py, train_deep.py and train_hybrid.py call train(), examples/cross_validate.py builds on the
+pieces.
 
 Everything a run makes goes into RUNS_DIR/NAME/: config.json, checkpoint.npz (each epoch), history.json and the loss
 and accuracy plots (each epoch), model.npz (the best epoch by validation accuracy), and report.json with the
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minicnn import data, evaluation, models, plots
+from minicnn import data, evaluation, machine, models, plots
 from minicnn.preprocessing import random_flip
 from minicnn.solver import Solver, TrainingDiverged, TrainingInterrupted, previous_checkpoint
 
@@ -28,10 +29,11 @@ RECIPES = {
 PRESETS = {"shallow": models.shallow_net, "deep": models.deep_net}
 
 
-def training_parser(description, epochs, name):
+def training_parser(description, epochs, name, prog=None):
     """An ArgumentParser holding the options that every script training on FER2013 shares: the data, the schedule
-    (all but the learning rate and L2 strength), the device and where the run goes."""
-    parser = argparse.ArgumentParser(description=description)
+    (all but the learning rate and L2 strength), the device and where the run goes. prog: the command's name in
+    --help (None: the script's file name)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--data", help="fer2013.csv(.gz), fer2013.tar.gz, an image folder or a minicnn .npz(.xz) "
                                        "(default: $MINICNN_DATA, else data/fer2013.csv)")
     parser.add_argument("--epochs", type=int, default=epochs, help="default: %(default)s")
@@ -50,15 +52,15 @@ def training_parser(description, epochs, name):
     return parser
 
 
-def parse_arguments(depth, hybrid, argv=None):
-    """The options of a paper run, with the paper's recipe for `depth` as defaults."""
+def parse_arguments(depth, hybrid, argv=None, prog=None):
+    """The options of a paper run, with the paper's recipe for `depth` as defaults; prog as in training_parser."""
     recipe = RECIPES[depth]
     kind = f"{'hybrid ' if hybrid else ''}{depth}"
     parser = training_parser(f"Train the paper's {kind} network on FER2013.", recipe["epochs"],
-                             f"{'hybrid_' if hybrid else ''}{depth}")
+                             f"{'hybrid_' if hybrid else ''}{depth}", prog)
     parser.add_argument("--lr", type=float, default=recipe["lr"], help="Adam learning rate (default: %(default)s)")
     parser.add_argument("--reg", type=float, default=recipe["reg"], help="L2 strength (default: %(default)s)")
-    if hybrid:  # chosen before this parser runs (train_hybrid.py), since the defaults above depend on it
+    if hybrid:  # chosen before this parser runs (commands/train.py), since the defaults above depend on it
         parser.add_argument("--depth", choices=list(RECIPES), default=depth,
                             help="the conv part: the paper's shallow or deep net (default: shallow)")
     parser.add_argument("--resume", action="store_true",
@@ -130,17 +132,8 @@ def _earlier_epoch_seconds(history_path):
 def machine_description():
     """What the run ran on, for its config.json: the processor, its cores, Python and NumPy."""
     import platform
-    return (f"{_processor_name() or platform.machine()}, {os.cpu_count()} cores, Python "
+    return (f"{machine.cpuinfo_field('model name') or platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}, NumPy {np.__version__}")
-
-
-def _processor_name():
-    """The processor's model name from /proc/cpuinfo on Linux ('AMD EPYC ...'), else None."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            return next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), None)
-    except OSError:
-        return None
 
 
 def kept_checkpoint(solver, checkpoint):
@@ -150,9 +143,10 @@ def kept_checkpoint(solver, checkpoint):
     return f"The checkpoint of epoch {solver.checkpoint_epoch}, the last good one, is {checkpoint}."
 
 
-def train(depth, hybrid=False, argv=None):
-    """Parse the command line, train, save the best model and its validation report. Returns the exit status."""
-    arguments = parse_arguments(depth, hybrid, argv)
+def train(depth, hybrid=False, argv=None, prog=None):
+    """Parse the command line (argv, None: sys.argv[1:]), train, save the best model and its validation report.
+    Returns the exit status. prog: the command's name in --help (None: the script's file name)."""
+    arguments = parse_arguments(depth, hybrid, argv, prog)
     run_dir = Path(arguments.runs_dir) / arguments.name
     checkpoint = run_dir / "checkpoint.npz"
     if arguments.resume and not (checkpoint.exists() or Path(previous_checkpoint(checkpoint)).exists()):
