@@ -18,10 +18,9 @@ setup(
     description="A from-scratch CNN library for facial expression recognition (FER2013), NumPy/Numba and CuPy",
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
-    license="MIT",
+    license="MIT",                  # the License field of the metadata; the text is LICENSE, shipped in both dists
     license_files=["LICENSE"],
-    classifiers=["License :: OSI Approved :: MIT License", "Programming Language :: Python :: 3",
-                 "Topic :: Scientific/Engineering :: Artificial Intelligence"],
+    classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: Artificial Intelligence"],
     # One installed package, minicnn; the kernels and the Solver keep their folders beside it in the repository and
     # are installed as its parts minicnn.kernels and minicnn.solver.
     packages=["minicnn", "minicnn.commands", "minicnn.kernels", "minicnn.solver"],
