@@ -1,4 +1,5 @@
-"""Train the paper's deep network on FER2013 (python examples/train_deep.py --help for the options).
+"""Train the paper's deep network on FER2013, or with --arch vgg minicnn's VGG-style network and its recipe
+(python examples/train_deep.py --help for the options).
 
 The same command as `minicnn train deep`: its code is minicnn/commands/train.py and minicnn/training.py.
 """

@@ -74,10 +74,10 @@ def check_dropout(rng):
                           rng)
 
 
-def check_softmax_loss(rng):
+def check_softmax_loss(rng, label_smoothing=0.0):
     scores, y = rng.standard_normal((6, 7)), rng.integers(0, 7, size=6)
-    _, dscores = layers.softmax_loss(scores, y)
-    numerical = eval_numerical_gradient(lambda scores: layers.softmax_loss(scores, y)[0], scores)
+    _, dscores = layers.softmax_loss(scores, y, label_smoothing)
+    numerical = eval_numerical_gradient(lambda scores: layers.softmax_loss(scores, y, label_smoothing)[0], scores)
     return {"dscores": gradient_error(dscores, numerical)}
 
 
@@ -123,6 +123,7 @@ LAYER_CHECKS = {
     "spatial batchnorm": check_spatial_batchnorm,
     "dropout": check_dropout,
     "softmax loss": check_softmax_loss,
+    "softmax loss with label smoothing 0.1": lambda rng: check_softmax_loss(rng, label_smoothing=0.1),
     "conv block": check_conv_block,
     "conv block (layer chain)": lambda rng: check_conv_block(rng, fused=False),
     "affine block": check_affine_block,

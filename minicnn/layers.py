@@ -433,10 +433,14 @@ def dropout_backward(dout, cache):
 
 
 # ---------------------------------------------------------------------------------------------------- softmax
-def softmax_loss(scores, y):
+def softmax_loss(scores, y, label_smoothing=0.0):
     """Mean cross-entropy of a softmax over the classes, stable for huge scores.
 
     scores: (N, K) class scores, y: (N,) integer labels in 0..K-1 -> loss: float, dscores: (N, K).
+    label_smoothing: eps in [0, 1); the target of each sample is then 1 - eps on its label plus eps / K on every
+    class (Szegedy et al., 2016), instead of all on its label: the net is no longer pushed towards infinite scores,
+    which also tempers its trust in FER2013's mislabelled faces. loss = -sum_k target_k log p_k, averaged over N,
+    and dscores = (p - target) / N.
     """
     xp = get_array_module(scores)
     if scores.ndim != 2 or y.shape != (scores.shape[0],):
@@ -444,15 +448,20 @@ def softmax_loss(scores, y):
                          f"and y {tuple(y.shape)}")
     if y.dtype.kind not in "iu":
         raise ValueError(f"softmax_loss: labels y must be integers, got dtype {y.dtype}")
+    if not 0 <= label_smoothing < 1:
+        raise ValueError(f"softmax_loss: label_smoothing must be in [0, 1), got {label_smoothing}")
     if xp is np and y.size and (y.min() < 0 or y.max() >= scores.shape[1]):
         # On the GPU this check would stop the device on every step; the data loader validates labels once.
         raise ValueError(f"softmax_loss: labels must lie in 0..{scores.shape[1] - 1}, got values from "
                          f"{y.min()} to {y.max()}")
-    N = scores.shape[0]
+    N, K = scores.shape
     shifted = scores - scores.max(axis=1, keepdims=True)               # exp never overflows
     log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
     rows = xp.arange(N)
-    loss = -log_probs[rows, y].mean()
+    loss = -(1 - label_smoothing) * log_probs[rows, y].mean()
     dscores = xp.exp(log_probs)
-    dscores[rows, y] -= 1
+    dscores[rows, y] -= 1 - label_smoothing
+    if label_smoothing:
+        loss -= label_smoothing / K * log_probs.sum(axis=1).mean()
+        dscores -= label_smoothing / K
     return loss, dscores / N

@@ -1,6 +1,12 @@
-"""One paper run, end to end, and its command line: `minicnn train` (minicnn/commands/train.py) and
-examples/train_shallow.py, train_deep.py and train_hybrid.py call train(), examples/cross_validate.py builds on the
-pieces.
+"""One training run, end to end, and its command line: `minicnn train` (minicnn/commands/train.py, which
+examples/train_shallow.py, train_deep.py and train_hybrid.py run too) calls train(), examples/cross_validate.py builds
+on the pieces.
+
+Three recipes (RECIPES): the paper's shallow and deep nets (Adam, x0.95 per epoch, random mirroring), and minicnn's
+VGG-style net (train_deep.py --arch vgg) with the methods that took FER2013 past the paper: SGD with Nesterov
+momentum, a cosine schedule after a short warm-up, decoupled weight decay, label smoothing, and random zoom, shift,
+rotation, mirroring and erasing (minicnn.augmentation). Every part of a recipe is an option, so each method can be
+switched on or off alone.
 
 Everything a run makes goes into RUNS_DIR/NAME/: config.json, checkpoint.npz (each epoch), history.json and the loss
 and accuracy plots (each epoch), model.npz (the best epoch by validation accuracy), and report.json with the
@@ -18,15 +24,26 @@ from pathlib import Path
 import numpy as np
 
 from minicnn import data, evaluation, machine, models, plots
+from minicnn.augmentation import standard_augmentation
 from minicnn.preprocessing import random_flip
-from minicnn.solver import Solver, TrainingDiverged, TrainingInterrupted, previous_checkpoint
+from minicnn.solver import Solver, TrainingDiverged, TrainingInterrupted, previous_checkpoint, schedules
 
-# The paper's recipe (its tables): Adam, learning rate decayed x0.95 per epoch, batch 128.
+# The paper's recipe (its tables): Adam, learning rate decayed x0.95 per epoch, batch 128, mirroring. The VGG recipe
+# (after Khaireddin and Chen, 2021, on a shorter budget): SGD with Nesterov momentum, a cosine schedule after a
+# two-epoch warm-up, decoupled weight decay, label smoothing and the standard augmentation.
 RECIPES = {
     "shallow": dict(lr=1e-3, reg=1e-6, epochs=30),
     "deep": dict(lr=1e-2, reg=1e-7, epochs=35),
+    "vgg": dict(lr=1e-2, reg=0.0, epochs=50, optimizer="nesterov", schedule="cosine", warmup_epochs=2,
+                weight_decay=5e-4, label_smoothing=0.1, augment=1.0),
 }
-PRESETS = {"shallow": models.shallow_net, "deep": models.deep_net}
+ARCHITECTURES = ["deep", "vgg"]     # train_deep.py --arch
+HYBRID_DEPTHS = ["shallow", "deep"]  # train_hybrid.py --depth
+PRESETS = {"shallow": models.shallow_net, "deep": models.deep_net, "vgg": models.vgg_net}
+# --optimizer: the update rule and its settings besides the learning rate.
+OPTIMIZERS = {"adam": ("adam", {}), "sgd": ("sgd", {}), "momentum": ("sgd_momentum", {"momentum": 0.9}),
+              "nesterov": ("sgd_momentum", {"momentum": 0.9, "nesterov": True})}
+SCHEDULES = ("exponential", "step", "cosine", "plateau")
 
 
 def training_parser(description, epochs, name, prog=None):
@@ -37,10 +54,25 @@ def training_parser(description, epochs, name, prog=None):
     parser.add_argument("--data", help="fer2013.csv(.gz), fer2013.tar.gz, an image folder or a minicnn .npz(.xz) "
                                        "(default: $MINICNN_DATA, else data/fer2013.csv)")
     parser.add_argument("--epochs", type=int, default=epochs, help="default: %(default)s")
-    parser.add_argument("--lr-decay", type=float, default=0.95, help="per-epoch factor (default: %(default)s)")
+    parser.add_argument("--lr-decay", type=float, default=0.95,
+                        help="per-epoch factor of --schedule exponential (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=128, help="default: %(default)s")
     parser.add_argument("--subset", type=int, help="train on the first N training images only, for quick tries")
     parser.add_argument("--no-flip", action="store_true", help="do not mirror training images at random")
+    parser.add_argument("--augment", type=float, metavar="STRENGTH",
+                        help="random zoom, shift, rotation, mirroring and erasing (minicnn.augmentation."
+                             "standard_augmentation) at this strength, 1 the standard one (default: %(default)s; "
+                             "None: mirroring alone)")
+    parser.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam", help="default: %(default)s")
+    parser.add_argument("--schedule", choices=SCHEDULES, default="exponential",
+                        help="the learning rate per epoch: x--lr-decay per epoch, x0.1 at every third of the run, "
+                             "a cosine to 0 after --warmup-epochs, or x0.1 after --patience epochs without a better "
+                             "PublicTest accuracy (default: %(default)s)")
+    parser.add_argument("--warmup-epochs", type=int, default=0, help="for --schedule cosine (default: %(default)s)")
+    parser.add_argument("--patience", type=int, default=5, help="for --schedule plateau (default: %(default)s)")
+    parser.add_argument("--weight-decay", type=float, default=0.0,
+                        help="decoupled weight decay, beside the L2 term --reg (default: %(default)s)")
+    parser.add_argument("--label-smoothing", type=float, default=0.0, help="default: %(default)s")
     parser.add_argument("--device", default=os.environ.get("MINICNN_DEVICE", "cpu"), choices=["cpu", "gpu", "auto"],
                         help="default: $MINICNN_DEVICE, else cpu (now: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="default: %(default)s")
@@ -52,20 +84,35 @@ def training_parser(description, epochs, name, prog=None):
     return parser
 
 
+def net_name(depth, hybrid=False):
+    """What a run of the `depth` net trains, in words: "the paper's hybrid deep network"."""
+    if depth == "vgg":
+        return "minicnn's VGG-style network"
+    return f"the paper's {'hybrid ' if hybrid else ''}{depth} network"
+
+
 def parse_arguments(depth, hybrid, argv=None, prog=None):
-    """The options of a paper run, with the paper's recipe for `depth` as defaults; prog as in training_parser."""
+    """The options of a run of the `depth` net ('shallow', 'deep' or 'vgg'), with its recipe as defaults; prog as in
+    training_parser."""
     recipe = RECIPES[depth]
-    kind = f"{'hybrid ' if hybrid else ''}{depth}"
-    parser = training_parser(f"Train the paper's {kind} network on FER2013.", recipe["epochs"],
+    parser = training_parser(f"Train {net_name(depth, hybrid)} on FER2013.", recipe["epochs"],
                              f"{'hybrid_' if hybrid else ''}{depth}", prog)
-    parser.add_argument("--lr", type=float, default=recipe["lr"], help="Adam learning rate (default: %(default)s)")
+    parser.set_defaults(**{key: value for key, value in recipe.items() if key not in ("lr", "reg", "epochs")})
+    parser.add_argument("--lr", type=float, default=recipe["lr"], help="learning rate (default: %(default)s)")
     parser.add_argument("--reg", type=float, default=recipe["reg"], help="L2 strength (default: %(default)s)")
-    if hybrid:  # chosen before this parser runs (commands/train.py), since the defaults above depend on it
-        parser.add_argument("--depth", choices=list(RECIPES), default=depth,
+    # --depth and --arch are chosen before this parser runs (minicnn/commands/train.py), since the defaults above
+    # depend on them; they are declared again here for --help.
+    if hybrid:
+        parser.add_argument("--depth", choices=HYBRID_DEPTHS, default=depth,
                             help="the conv part: the paper's shallow or deep net (default: shallow)")
+    elif depth in ARCHITECTURES:
+        parser.add_argument("--arch", choices=ARCHITECTURES, default=depth,
+                            help="the paper's deep net, or minicnn's VGG-style net with its own recipe (default: "
+                                 "deep)")
     parser.add_argument("--resume", action="store_true",
-                        help="continue the run from RUNS_DIR/NAME/checkpoint.npz, with the learning rate and "
-                             "optimiser state saved there (--lr is then ignored); a larger --epochs trains longer")
+                        help="continue the run from RUNS_DIR/NAME/checkpoint.npz, with the learning rate, its "
+                             "schedule and the optimiser state saved there (--lr and the schedule's options are then "
+                             "ignored); a larger --epochs trains longer")
     return parser.parse_args(argv)
 
 
@@ -81,22 +128,48 @@ def load_data(arguments, hybrid):
 
 
 def build_model(depth, hybrid, arguments, **overrides):
-    """The paper's `depth` net (its hybrid twin when hybrid) with arguments.reg and arguments.seed; overrides, such
-    as affine_layers, go to the preset."""
-    return PRESETS[depth](hog=hybrid, reg=arguments.reg, seed=arguments.seed, **overrides)
+    """The `depth` net (its hybrid twin when hybrid) with arguments.reg, arguments.label_smoothing and
+    arguments.seed; overrides, such as affine_layers, go to the preset."""
+    return PRESETS[depth](hog=hybrid, reg=arguments.reg, seed=arguments.seed,
+                          label_smoothing=arguments.label_smoothing, **overrides)
 
 
 def make_solver(model, splits, arguments, hybrid, **options):
-    """The paper's Solver for model: Adam at arguments.lr, decayed per epoch, on splits' train and val parts.
+    """The Solver of arguments' recipe for model, on splits' train and val parts: the update rule, schedule, weight
+    decay and augmentation that arguments name.
 
-    Random flips stay off for the hybrid net, whose HOG features belong to the unflipped image. options (the
+    Augmentation stays off for the hybrid net, whose HOG features belong to the unchanged image. options (the
     checkpoint, resume, on_epoch_end) go to Solver unchanged.
     """
+    update_rule, settings = OPTIMIZERS[arguments.optimizer]
     return Solver(model, {name: splits[name] for name in ("X_train", "y_train", "X_val", "y_val")},
-                  update_rule="adam", optim_config={"learning_rate": arguments.lr}, lr_decay=arguments.lr_decay,
+                  update_rule=update_rule, optim_config={"learning_rate": arguments.lr, **settings},
+                  schedule=make_schedule(arguments), weight_decay=arguments.weight_decay,
                   batch_size=arguments.batch_size, num_epochs=arguments.epochs,
-                  augment=None if arguments.no_flip or hybrid else random_flip, device=arguments.device,
+                  augment=make_augmentation(arguments, hybrid), device=arguments.device,
                   seed=arguments.seed, verbose=not arguments.quiet, progress=not arguments.no_progress, **options)
+
+
+def make_schedule(arguments):
+    """The learning-rate schedule arguments.schedule names, set by the other options."""
+    if arguments.schedule == "step":
+        return schedules.StepDecay(0.1, every=max(1, arguments.epochs // 3))
+    if arguments.schedule == "cosine":
+        return schedules.CosineWithWarmup(arguments.epochs, warmup_epochs=arguments.warmup_epochs)
+    if arguments.schedule == "plateau":
+        return schedules.ReduceOnPlateau(0.1, patience=arguments.patience)
+    return schedules.ExponentialDecay(arguments.lr_decay)
+
+
+def make_augmentation(arguments, hybrid):
+    """The augment function of a run: none for the hybrid net or with --no-flip, the standard augmentation at
+    --augment's strength, else (the paper's) random mirroring."""
+    if hybrid or arguments.no_flip:
+        if arguments.augment is not None:
+            raise ValueError("--augment changes the images, so it cannot be used with --no-flip, nor on the hybrid "
+                             "net, whose HOG features belong to the unchanged image")
+        return None
+    return random_flip if arguments.augment is None else standard_augmentation(arguments.augment)
 
 
 def epoch_writer(run_dir):

@@ -47,13 +47,22 @@ def sgd_momentum(w, dw, config=None):
 
     The velocity v is a running sum of past steps that decays by `momentum` each step, so the update keeps moving
     along directions where successive gradients agree and cancels out where they oscillate.
-    config: learning_rate (default 1e-2), momentum (default 0.9), velocity (state, shaped like w).
+    With nesterov=True, Nesterov's accelerated gradient in the form of Sutskever et al. (2013):
+    w <- w + momentum * v - learning_rate * dw, the velocity step taken from the point the momentum is about to carry
+    w to, which corrects an overshoot one step sooner.
+    config: learning_rate (default 1e-2), momentum (default 0.9), nesterov (default False), velocity (state, shaped
+            like w).
     """
-    config = _fill_defaults(config, learning_rate=1e-2, momentum=0.9)
+    config = _fill_defaults(config, learning_rate=1e-2, momentum=0.9, nesterov=False)
     velocity = _state_array(config, "velocity", w)
-    velocity *= float(config["momentum"])
-    velocity -= float(config["learning_rate"]) * dw
-    w += velocity
+    momentum, learning_rate = float(config["momentum"]), float(config["learning_rate"])
+    velocity *= momentum
+    velocity -= learning_rate * dw
+    if config["nesterov"]:
+        w += momentum * velocity
+        w -= learning_rate * dw
+    else:
+        w += velocity
     return w, config
 
 

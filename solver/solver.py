@@ -33,7 +33,7 @@ except ImportError:  # a bare GPU machine may lack tqdm; training then prints pe
     tqdm = None
 
 from minicnn.backend import get_array_module, is_gpu_array, move_model, to_device
-from minicnn.solver import optim
+from minicnn.solver import optim, schedules
 from minicnn.solver.checkpoint import (DamagedFileError, check_same_shapes, damaged_checkpoint, load_arrays,
                                        previous_checkpoint, save_arrays, under_prefix)
 
@@ -41,6 +41,8 @@ from minicnn.solver.checkpoint import (DamagedFileError, check_same_shapes, dama
 CHECKPOINT_SCALARS = ("epoch", "iteration", "best_val_acc", "loss_history", "train_acc_history",
                       "val_acc_history", "rng_state")
 CHECKPOINT_PREFIXES = ("param/", "state/", "best/", "best_state/", "optim/")
+# Entries that checkpoints written before schedules existed lack: such a checkpoint resumes with the Solver's schedule.
+CHECKPOINT_SCHEDULE = ("schedule", "base_learning_rate")
 
 
 class TrainingDiverged(RuntimeError):
@@ -69,7 +71,8 @@ class Solver:
     Keyword-only arguments (cs231n's, then ours); an unknown keyword is a TypeError that names it:
       update_rule        'sgd', 'sgd_momentum', 'rmsprop', 'adam' (see solver/optim.py) or an update function.
       optim_config       dict of hyper-parameters for the update rule, e.g. {'learning_rate': 1e-3}.
-      lr_decay           the learning rate is multiplied by this after every epoch (default 1.0: constant).
+      lr_decay           the learning rate is multiplied by this after every epoch (default 1.0: constant);
+                         shorthand for schedule=ExponentialDecay(lr_decay).
       batch_size         samples per gradient step (default 100).
       num_epochs         shuffled passes over the training set (default 10).
       num_train_samples  random training samples used for the per-epoch train accuracy (default 1000; None: all).
@@ -90,16 +93,27 @@ class Solver:
       device             None (leave data and model where they are), 'cpu', 'gpu' or 'auto': copy the data and
                          the model's params (and state) to that device once, before training.
       on_epoch_end       a function called as on_epoch_end(solver) after every epoch (plots, logs).
+      schedule           a learning-rate schedule (solver/schedules.py): the learning rate of each epoch is
+                         schedule.learning_rate(optim_config['learning_rate'], epoch, val_acc_history). Saved in
+                         checkpoints: a resumed run continues the schedule it was saved with.
+      weight_decay       decoupled weight decay (Loshchilov and Hutter's AdamW): every step first shrinks each
+                         weight array, w <- w - learning_rate * weight_decay * w, apart from the gradient and so apart
+                         from Adam's scaling of it (default 0: none). Arrays of one dimension (biases, batch-norm's
+                         gamma and beta) are left alone, as with the model's L2 term.
     """
 
     def __init__(self, model, data, *, update_rule="sgd", optim_config=None, lr_decay=1.0, batch_size=100,
                  num_epochs=10, num_train_samples=1000, num_val_samples=None, print_every=10, verbose=True,
                  checkpoint_name=None, augment=None, augment_flip=False, progress=True, seed=None,
-                 checkpoint_path=None, resume=None, device=None, on_epoch_end=None):
+                 checkpoint_path=None, resume=None, device=None, on_epoch_end=None, schedule=None,
+                 weight_decay=0.0):
         self.model = model
         self.update_rule = optim.get_update_rule(update_rule)
         self.optim_config = dict(optim_config or {})
-        self.lr_decay = lr_decay
+        self.schedule = _schedule(schedule, lr_decay)
+        self.base_learning_rate = (self.optim_config["learning_rate"] if "learning_rate" in self.optim_config
+                                   else _default_learning_rate(self.update_rule))
+        self.weight_decay = float(weight_decay)
         self.batch_size = batch_size
         self.num_epochs = num_epochs
         self.num_train_samples = num_train_samples
@@ -162,6 +176,7 @@ class Solver:
         self.val_acc_history = []
         # Every parameter gets its own config: the update rules keep per-parameter state (velocity, m, v) in it.
         self.optim_configs = {name: dict(self.optim_config) for name in self.model.params}
+        self._apply_schedule()
 
     def _model_state(self):
         """The model's non-trained arrays (model.get_state()), or {} for a model without any."""
@@ -186,6 +201,7 @@ class Solver:
         if not math.isfinite(loss):
             raise TrainingDiverged(f"the loss is {loss}", self.epoch + 1, self.iteration + 1, self.learning_rate())
         for name in self.model.params:
+            self._decay_weights(name)
             self.model.params[name], self.optim_configs[name] = self.update_rule(
                 self.model.params[name], grads[name], self.optim_configs[name])
         self.iteration += 1
@@ -267,7 +283,7 @@ class Solver:
             self._remember_best(val_acc)
         learning_rate = self.learning_rate()
         self.epoch += 1
-        self._decay_learning_rate()
+        self._apply_schedule()
         if self.checkpoint_path is not None:
             self.save_checkpoint(self.checkpoint_path)
         if self.verbose:
@@ -289,10 +305,19 @@ class Solver:
         if self.best_state:
             self.model.set_state({name: a.copy() for name, a in self.best_state.items()})
 
-    def _decay_learning_rate(self):
+    def _apply_schedule(self):
+        """Set every parameter's learning rate to the schedule's rate for the coming epoch (self.epoch, from 0)."""
+        if self.base_learning_rate is None:     # an update rule of the user's that takes no learning rate
+            return
+        rate = self.schedule.learning_rate(self.base_learning_rate, self.epoch, self.val_acc_history)
         for config in self.optim_configs.values():
-            if "learning_rate" in config:
-                config["learning_rate"] *= self.lr_decay
+            config["learning_rate"] = rate
+
+    def _decay_weights(self, name):
+        """Decoupled weight decay of parameter `name`, in place, when it is a weight array (2 dimensions or more)."""
+        w = self.model.params[name]
+        if self.weight_decay and w.ndim > 1:
+            w *= 1.0 - float(self.optim_configs[name]["learning_rate"]) * self.weight_decay
 
     def _check_params_finite(self):
         """Stop before NaN or inf parameters (a finite loss with an infinite gradient can make them) are scored,
@@ -345,6 +370,8 @@ class Solver:
             "train_acc_history": np.array(self.train_acc_history, dtype=np.float64),
             "val_acc_history": np.array(self.val_acc_history, dtype=np.float64),
             "rng_state": np.str_(json.dumps(self.rng.bit_generator.state)),
+            "schedule": np.str_(json.dumps(schedules.config(self.schedule))),
+            "base_learning_rate": np.nan if self.base_learning_rate is None else self.base_learning_rate,
         }
         arrays.update(_prefixed("param/", self.model.params))
         arrays.update(_prefixed("state/", self._model_state()))
@@ -383,14 +410,20 @@ class Solver:
         self.train_acc_history = arrays["train_acc_history"].tolist()
         self.val_acc_history = arrays["val_acc_history"].tolist()
         self.rng.bit_generator.state = json.loads(str(arrays["rng_state"]))
+        if "schedule" in arrays:
+            self.schedule = schedules.from_config(json.loads(str(arrays["schedule"])))
+            base = float(arrays["base_learning_rate"])
+            self.base_learning_rate = None if math.isnan(base) else base
 
     def _check_checkpoint(self, arrays, path):
         """Raise ValueError unless arrays (a loaded checkpoint) fit this model, naming the first key that does not."""
         for key in CHECKPOINT_SCALARS:
             if key not in arrays:
                 raise ValueError(f"{path}: key {key!r} is missing; is this a checkpoint written by Solver?")
+        if ("schedule" in arrays) != ("base_learning_rate" in arrays):
+            raise ValueError(f"{path}: keys 'schedule' and 'base_learning_rate' come together; one is missing")
         for key in arrays:
-            if key not in CHECKPOINT_SCALARS and not key.startswith(CHECKPOINT_PREFIXES):
+            if key not in CHECKPOINT_SCALARS + CHECKPOINT_SCHEDULE and not key.startswith(CHECKPOINT_PREFIXES):
                 raise ValueError(f"{path}: unexpected key {key!r}")
         params, state = self.model.params, self._model_state()
         check_same_shapes(under_prefix(arrays, "param/"), params, "param/", path)
@@ -496,6 +529,22 @@ def _augmentation(augment, augment_flip):
                          "augment=random_flip)")
     from minicnn.preprocessing import random_flip  # the Solver itself knows no data set and no augmentation
     return random_flip
+
+
+def _schedule(schedule, lr_decay):
+    """The Solver's learning-rate schedule: schedule, or ExponentialDecay(lr_decay) when none is given (not both)."""
+    if schedule is None:
+        return schedules.ExponentialDecay(lr_decay)
+    if lr_decay != 1.0:
+        raise ValueError(f"Solver: give schedule or lr_decay, not both (lr_decay={lr_decay} means "
+                         f"schedule=ExponentialDecay({lr_decay}))")
+    return schedule
+
+
+def _default_learning_rate(update_rule):
+    """The learning rate update_rule fills in when its config names none (None for a rule that takes none)."""
+    _, config = update_rule(np.zeros(1), np.zeros(1), {})
+    return config.get("learning_rate")
 
 
 def _checkpoint_file(checkpoint_path, checkpoint_name):

@@ -14,7 +14,7 @@ from skimage import data as skimage_data
 from minicnn import data, export, faces, features, models, training
 from minicnn.cli import main as minicnn
 from minicnn.commands.export import CHECK_IMAGES
-from test_data import REAL_CSV
+from test_data import real_dataset  # noqa: F401 (a fixture: FER2013, skipped without it)
 
 onnx = pytest.importorskip("onnx", reason='ONNX export needs the onnx extra: pip install "minicnn[onnx]"')
 onnxruntime = pytest.importorskip("onnxruntime", reason='checking the export needs onnxruntime: pip install '
@@ -95,13 +95,10 @@ def exported(model, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def private_test_faces(tmp_path_factory):
-    """The first 200 PrivateTest faces of FER2013, uint8 (200, 48, 48); skips without the data."""
-    if not REAL_CSV.exists():
-        pytest.skip(f"FER2013 not found at {REAL_CSV}; set MINICNN_DATA to compare on real faces")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MINICNN_CACHE", str(tmp_path_factory.mktemp("cache")))
-        images, _ = data.split(data.load_fer2013(REAL_CSV), "PrivateTest")
+def private_test_faces(request):
+    """The first 200 PrivateTest faces of FER2013, uint8 (200, 48, 48), from test_data's real_dataset (skipped
+    without the data)."""
+    images, _ = data.split(request.getfixturevalue("real_dataset"), "PrivateTest")
     return images[:PRIVATE_TEST_FACES]
 
 

@@ -59,9 +59,14 @@ def dropout_without_the_scaling(dout, cache):
     return dout * (mask != 0)
 
 
-def softmax_loss_without_the_mean(scores, y):
-    loss, dscores = CORRECT["softmax_loss"](scores, y)
+def softmax_loss_without_the_mean(scores, y, label_smoothing=0.0):
+    loss, dscores = CORRECT["softmax_loss"](scores, y, label_smoothing)
     return loss, dscores * scores.shape[0]
+
+
+def label_smoothing_left_out_of_the_gradient(scores, y, label_smoothing=0.0):
+    loss, _ = CORRECT["softmax_loss"](scores, y, label_smoothing)
+    return loss, CORRECT["softmax_loss"](scores, y)[1]
 
 
 CORRECT = {name: getattr(layers, name) for name in (
@@ -76,6 +81,7 @@ BROKEN = [  # (check, the layers function replaced, its broken version)
     ("spatial batchnorm", "spatial_batchnorm_backward", batchnorm_without_the_variance_term),
     ("dropout", "dropout_backward", dropout_without_the_scaling),
     ("softmax loss", "softmax_loss", softmax_loss_without_the_mean),
+    ("softmax loss with label smoothing 0.1", "softmax_loss", label_smoothing_left_out_of_the_gradient),
     ("conv block", "conv_backward", conv_dw_with_flipped_kernel),
     # The blocks' fused batch norm (kernels/fused.py) is broken on purpose in test_fused.py.
     ("conv block (layer chain)", "spatial_batchnorm_backward", batchnorm_without_the_variance_term),

@@ -145,3 +145,29 @@ def test_get_update_rule():
     assert optim.get_update_rule(optim.sgd) is optim.sgd
     with pytest.raises(ValueError, match="adamw"):
         optim.get_update_rule("adamw")
+
+
+def test_nesterov_momentum_hand_computed_steps():
+    w, dw = np.array([1.0, -2.0]), np.array([0.5, -1.0])
+    config = {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True}
+    # Step 1: v = -0.1 * dw = [-0.05, 0.1]; w += 0.9 * v - 0.1 * dw = [-0.095, 0.19] -> [0.905, -1.81].
+    w, config = optim.sgd_momentum(w, dw, config)
+    np.testing.assert_allclose(config["velocity"], [-0.05, 0.1], rtol=1e-15)
+    np.testing.assert_allclose(w, [0.905, -1.81], rtol=1e-15)
+    # Step 2: v = [-0.095, 0.19]; w += 0.9 * v - 0.1 * dw = [-0.1355, 0.271] -> [0.7695, -1.539].
+    w, config = optim.sgd_momentum(w, dw, config)
+    np.testing.assert_allclose(w, [0.7695, -1.539], rtol=1e-14)
+
+
+def test_nesterov_equals_the_lookahead_gradient_form():
+    """Sutskever et al.'s form, on a quadratic: the gradient taken at w + momentum * v, then v and w updated.
+    Our update tracks phi = w + momentum * v, on which it must agree with theirs step by step."""
+    a = np.array([3.0, 0.5])                                  # loss 0.5 * sum(a * w ** 2), gradient a * w
+    learning_rate, momentum = 0.1, 0.9
+    w_lookahead, v_lookahead = np.array([1.0, -2.0]), np.zeros(2)
+    phi, config = w_lookahead.copy(), {"learning_rate": learning_rate, "momentum": momentum, "nesterov": True}
+    for _ in range(5):
+        v_lookahead = momentum * v_lookahead - learning_rate * a * (w_lookahead + momentum * v_lookahead)
+        w_lookahead = w_lookahead + v_lookahead
+        phi, config = optim.sgd_momentum(phi, a * phi, config)
+        np.testing.assert_allclose(phi, w_lookahead + momentum * v_lookahead, rtol=1e-12)

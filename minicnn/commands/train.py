@@ -1,8 +1,11 @@
-"""Train one of the paper's networks on FER2013: minicnn train NET [options], NET being a preset of
-minicnn.training or `hybrid` (a preset with HOG features, --depth choosing which).
+"""Train a network on FER2013: minicnn train NET [options], NET being one of minicnn.training's presets (the paper's
+shallow and deep nets, minicnn's VGG-style net) or `hybrid` (the paper's nets with HOG features, --depth choosing
+which).
 
-Each net takes its defaults from the paper's recipe for it, so `minicnn train NET --help` lists its options; they
-come from minicnn.training's parser, the one examples/train_shallow.py, train_deep.py and train_hybrid.py use.
+Each net takes its defaults from its recipe (training.RECIPES), so `minicnn train NET --help` lists its options; they
+come from minicnn.training's parser. examples/train_shallow.py, train_deep.py and train_hybrid.py run train_net, so
+the scripts and the command are one implementation: `train_deep.py --arch vgg` is `minicnn train deep --arch vgg`,
+which is `minicnn train vgg`.
 """
 import argparse
 
@@ -13,9 +16,10 @@ HYBRID = "hybrid"
 
 def nets():
     """The nets `minicnn train` knows, each with one line of help: the presets, then the hybrid net."""
-    lines = {depth: f"the paper's {depth} net (Adam {recipe['lr']:g}, L2 {recipe['reg']:g}, {recipe['epochs']} epochs)"
+    lines = {depth: f"{training.net_name(depth)} ({recipe['epochs']} epochs by default)"
              for depth, recipe in training.RECIPES.items()}
-    lines[HYBRID] = f"a preset with HOG features joined to its conv features (--depth {'|'.join(training.RECIPES)})"
+    lines[HYBRID] = (f"{training.net_name('|'.join(training.HYBRID_DEPTHS), hybrid=True)}: HOG features joined to "
+                     "the conv features (--depth)")
     return lines
 
 
@@ -25,7 +29,7 @@ def net_parser(prog=None):
     table = "\n".join(f"  {name:{width}}  {line}" for name, line in nets().items())
     parser = argparse.ArgumentParser(
         prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Train one of the paper's networks on FER2013; a run writes everything into RUNS_DIR/NAME/.",
+        description="Train a network on FER2013; a run writes everything into RUNS_DIR/NAME/.",
         epilog=f"nets:\n{table}\n\n`{prog or 'minicnn train'} NET --help` lists the options of NET, with its "
                "defaults.")
     parser.add_argument("net", choices=nets(), metavar="NET", help="one of the nets below")
@@ -33,16 +37,25 @@ def net_parser(prog=None):
     return parser
 
 
-def train_net(net, argv=None, prog=None):
-    """Train `net` (a key of nets()) with the options argv (None: sys.argv[1:]); prog: the name --help shows
-    (None: the script's file name). Returns the exit status."""
-    if net != HYBRID:
-        return training.train(net, argv=argv, prog=prog)
-    # The hybrid net's defaults are those of its conv part, so --depth is read before the other options.
+def chosen(option, choices, default, argv, prog):
+    """(the value of option in argv, the other arguments): an option read before the net's parser is built, since
+    the defaults of that parser depend on it."""
     chooser = argparse.ArgumentParser(prog=prog, add_help=False)
-    chooser.add_argument("--depth", choices=list(training.RECIPES), default="shallow")
+    chooser.add_argument(option, choices=choices, default=default)
     known, rest = chooser.parse_known_args(argv)
-    return training.train(known.depth, hybrid=True, argv=rest, prog=prog)
+    return getattr(known, option.removeprefix("--")), rest
+
+
+def train_net(net, argv=None, prog=None):
+    """Train `net` (a key of nets()) with the options argv (None: sys.argv[1:]): the hybrid net's conv part is its
+    --depth, and an architecture of training.ARCHITECTURES may be swapped for another by --arch. prog: the name --help
+    shows (None: the script's file name). Returns the exit status."""
+    if net == HYBRID:
+        depth, argv = chosen("--depth", training.HYBRID_DEPTHS, training.HYBRID_DEPTHS[0], argv, prog)
+        return training.train(depth, hybrid=True, argv=argv, prog=prog)
+    if net in training.ARCHITECTURES:
+        net, argv = chosen("--arch", training.ARCHITECTURES, net, argv, prog)
+    return training.train(net, argv=argv, prog=prog)
 
 
 def main(argv=None, prog=None):
