@@ -102,41 +102,51 @@ def private_test_faces(request):
     return images[:PRIVATE_TEST_FACES]
 
 
-@pytest.mark.parametrize("name, hybrid", PRESETS)
-def test_a_preset_exports_to_a_valid_graph_of_the_expected_operators(name, hybrid, tmp_path):
-    path = exported(preset(name, hybrid), tmp_path)
+@pytest.fixture(scope="module", params=PRESETS, ids=[f"{name}{'-hybrid' * hybrid}" for name, hybrid in PRESETS])
+def exported_preset(request, tmp_path_factory):
+    """(a preset made non-trivial by preset(), the path of its ONNX file), once per preset for the tests below."""
+    model = preset(*request.param)
+    return model, exported(model, tmp_path_factory.mktemp("onnx"))
+
+
+@pytest.fixture(scope="module")
+def exported_shipped_models(tmp_path_factory):
+    """[(a shipped model, the path of its ONNX file)] for every shipped model."""
+    return [(model, exported(model, tmp_path_factory.mktemp("onnx"))) for model in shipped_models()]
+
+
+def test_a_preset_exports_to_a_valid_graph_of_the_expected_operators(exported_preset):
+    model, path = exported_preset
     onnx.checker.check_model(str(path), full_check=True)
     graph = onnx.load(str(path)).graph
+    hybrid = bool(model.architecture.hog_dim)
     assert {node.op_type for node in graph.node} == OPERATORS | ({"Concat"} if hybrid else set())
     assert [value.name for value in graph.input] == ["image", "hog"][:1 + hybrid]
     assert [value.name for value in graph.output] == ["probabilities"]
 
 
-@pytest.mark.parametrize("name, hybrid", PRESETS)
-def test_onnxruntime_equals_minicnn_on_random_inputs(name, hybrid, tmp_path):
-    model = preset(name, hybrid)
-    path = exported(model, tmp_path)
+def test_onnxruntime_equals_minicnn_on_random_inputs(exported_preset):
+    model, path = exported_preset
     for seed in (1, 2):  # faces other than those the scores were scaled on
         images = random_faces(RANDOM_IMAGES, seed)
         assert_same_probabilities(model, path, images, random_hog(model, RANDOM_IMAGES, seed))
 
 
-@pytest.mark.parametrize("name, hybrid", PRESETS)
-def test_onnxruntime_equals_minicnn_on_private_test_faces(name, hybrid, private_test_faces, tmp_path):
-    model = preset(name, hybrid)
-    hog = features.hog_features(private_test_faces, cache=False) if hybrid else None
-    assert_same_probabilities(model, exported(model, tmp_path), private_test_faces, hog)
+def test_onnxruntime_equals_minicnn_on_private_test_faces(exported_preset, private_test_faces):
+    model, path = exported_preset
+    hog = features.hog_features(private_test_faces, cache=False) if model.architecture.hog_dim else None
+    assert_same_probabilities(model, path, private_test_faces, hog)
 
 
-def test_every_shipped_model_exports_with_the_same_probabilities(tmp_path):
-    for model in shipped_models():
-        path = exported(model, tmp_path)
+def test_every_shipped_model_exports_with_the_same_probabilities(exported_shipped_models):
+    for model, path in exported_shipped_models:
         assert_same_probabilities(model, path, random_faces(RANDOM_IMAGES), None)
 
 
-def test_every_shipped_model_gives_the_same_probabilities_on_private_test_faces(private_test_faces, tmp_path):
-    for model in shipped_models():
-        assert_same_probabilities(model, exported(model, tmp_path), private_test_faces, None)
+def test_every_shipped_model_gives_the_same_probabilities_on_private_test_faces(exported_shipped_models,
+                                                                                 private_test_faces):
+    for model, path in exported_shipped_models:
+        assert_same_probabilities(model, path, private_test_faces, None)
 
 
 def test_the_comparison_catches_a_graph_that_is_slightly_wrong(tmp_path):
