@@ -25,7 +25,8 @@ setup(
     # are installed as its parts minicnn.kernels and minicnn.solver.
     packages=["minicnn", "minicnn.commands", "minicnn.kernels", "minicnn.solver"],
     package_dir={"minicnn": "minicnn", "minicnn.kernels": "kernels", "minicnn.solver": "solver"},
-    package_data={"minicnn.kernels": ["cuda/*.cu", "cuda/*.h"], "minicnn": ["pretrained/*.npz", "pretrained/*.md"]},
+    package_data={"minicnn.kernels": ["cuda/*.cu", "cuda/*.h"],
+                  "minicnn": ["pretrained/*.npz", "pretrained/*.md", "app_static/*"]},
     entry_points={"console_scripts": ["minicnn = minicnn.cli:main"]},
     python_requires=">=3.10",
     # threadpoolctl names numpy's BLAS and the kernel it runs (minicnn info, the benchmarks' reports).
@@ -33,9 +34,11 @@ setup(
     extras_require={
         "cuda12": ["cupy-cuda12x"],     # install one of the two CUDA extras, never both
         "cuda13": ["cupy-cuda13x"],
+        "test": ["pytest", "hypothesis", "ruff", "nbclient", "nbformat", "ipykernel",  # these three run notebooks/
+                 "selenium",    # drives Chromium in the page's tests (the browser itself comes from the system)
+                 "build", "wheel", "twine"],  # build the wheel and the sdist and check them (tests/test_package.py)
+        "app": ["starlette", "uvicorn"],   # the page (minicnn/app.py): a small ASGI app and its server
         "onnx": ["onnx", "onnxruntime"],  # minicnn export writes with onnx and checks the file with onnxruntime
-        # nbclient, nbformat and ipykernel run notebooks/; build, wheel and twine build and check the wheel
-        "test": ["pytest", "hypothesis", "ruff", "nbclient", "nbformat", "ipykernel", "build", "wheel", "twine"],
         "bench": ["torch"],
     },
 )

@@ -23,6 +23,7 @@ COMMANDS = {  # name: (module holding main(argv=None, prog=None) -> exit status,
     "predict": ("minicnn.commands.predict", "find the faces in photos and read their emotions"),
     "visualize": ("minicnn.commands.visualize", "draw filters, activation maps, DeepDream, saliency, class models"),
     "export": ("minicnn.commands.export", "write a model as an ONNX graph, checked against ONNX Runtime"),
+    "serve": ("minicnn.app", "serve a page that reads the emotions of faces on photos and from a webcam"),
     "info": ("minicnn.commands.info", "version, devices, BLAS and kernels, where the data and caches are"),
 }
 

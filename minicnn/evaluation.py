@@ -66,13 +66,14 @@ def check_confusion_matrix(confusion, caller):
     return confusion
 
 
-def evaluate(model, X, y, batch_size=256, class_names=CLASS_NAMES, mirror=False):
+def evaluate(model, X, y, batch_size=256, class_names=CLASS_NAMES, mirror=False, crops=False):
     """Score model on the labelled set (X, y).
 
-    model: any object with predict(X, batch_size) -> (N,) labels, numpy or cupy (minicnn.models.ConvNet has it).
+    model: any object with predict(X, batch_size) -> (N,) labels, numpy or cupy (minicnn.models.ConvNet and
+    minicnn.ensemble.Ensemble have it).
     X: the inputs predict takes, e.g. (N, 1, 48, 48); y: (N,) true labels in 0..K-1, K = len(class_names).
-    mirror: test-time augmentation, each image's prediction averaged with its mirror image's (model.predict must
-    take mirror=True, as ConvNet.predict does).
+    mirror, crops: test-time augmentation, each image's prediction averaged over its mirror image and/or its five
+    crops (model.predict must take them, as ConvNet.predict does).
     Returns the report dict:
       accuracy            float, share of the N samples predicted correctly
       count               int, N
@@ -80,7 +81,8 @@ def evaluate(model, X, y, batch_size=256, class_names=CLASS_NAMES, mirror=False)
       per_class_count     {class name: int, samples of that class}
       confusion_matrix    K lists of K ints, rows = true class, columns = predicted class
     """
-    options = {"mirror": True} if mirror else {}     # a student's own model may not know the option
+    # A student's own model may not know the options.
+    options = {name: True for name, wanted in (("mirror", mirror), ("crops", crops)) if wanted}
     y_pred = model.predict(X, batch_size=batch_size, **options)
     confusion = confusion_matrix(y, y_pred, num_classes=len(class_names))
     count = int(confusion.sum())

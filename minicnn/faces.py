@@ -9,6 +9,7 @@ the shape of the `fer` package's detect_emotions, one dict per face, boxes in th
 no download. A large photo is shrunk for the detection only; the faces are cropped from the full-size photo.
 """
 import functools
+import io
 import os
 
 import numpy as np
@@ -20,6 +21,7 @@ from skimage.feature import Cascade
 from skimage.transform import resize
 
 from minicnn import data, models, preprocessing
+from minicnn.ensemble import Ensemble
 from minicnn.plots import DPI, saved_figure
 
 DETECTION_MAX_SIDE = 1024      # photos are shrunk to this longer side for detection: its time grows with the area
@@ -36,20 +38,41 @@ def read_image(path):
 
     Raises ValueError naming the file when it is missing, empty, not an image or damaged.
     """
+    if not os.path.exists(path):
+        raise ValueError(f"{path}: no such file")
     if os.path.isfile(path) and os.path.getsize(path) == 0:
         raise ValueError(f"{path}: the file is empty")
+    return _decoded(path, path)
+
+
+def image_from_bytes(content, name, max_side=None):
+    """An image file's bytes (an upload, kept in memory) as read_image returns a file: uint8 (H, W) or (H, W, 3).
+
+    max_side: when given, a larger image is shrunk to that many pixels on its longer side while it is decoded (a
+    JPEG is decoded at a fraction of its size straight away), so a huge photo never fills the memory. Raises
+    ValueError starting with name when content is empty, not an image or damaged.
+    """
+    if not content:
+        raise ValueError(f"{name}: the file is empty")
+    return _decoded(io.BytesIO(content), name, max_side)
+
+
+def _decoded(source, name, max_side=None):
+    """Decode source (a path or a binary file) with Pillow, upright by its EXIF tag, to uint8 grey or RGB pixels."""
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
+            if max_side:
+                image.draft(image.mode, (max_side, max_side))   # JPEG only: decodes at 1/2, 1/4 or 1/8 of the size
             image = ImageOps.exif_transpose(image)
+            if max_side:
+                image.thumbnail((max_side, max_side))
             pixels = np.asarray(image.convert("L" if image.mode in ("1", "L", "LA") else "RGB"))
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
     except UnidentifiedImageError:
-        raise ValueError(f"{path}: not an image (or an image format Pillow cannot read)") from None
+        raise ValueError(f"{name}: not an image (or an image format Pillow cannot read)") from None
     except (OSError, Image.DecompressionBombError) as error:
-        raise ValueError(f"{path}: cannot be read as an image ({error})") from None
+        raise ValueError(f"{name}: cannot be read as an image ({error})") from None
     if pixels.size == 0:
-        raise ValueError(f"{path}: the image is empty ({pixels.shape[1]}x{pixels.shape[0]} pixels)")
+        raise ValueError(f"{name}: the image is empty ({pixels.shape[1]}x{pixels.shape[0]} pixels)")
     return pixels
 
 
@@ -127,13 +150,17 @@ def emotion_probabilities(model, faces):
     return np.asarray(model.probabilities(preprocessing.model_inputs(model, faces, hog_cache=False)), dtype=np.float64)
 
 
-def load_model(path=None):
-    """The model saved at path (models.load), or the shipped one (models.pretrained) when path is None, checked to
-    hold the mean training image its inputs are centred on; ValueError naming the file and the problem otherwise."""
-    model = models.load(path) if path else models.pretrained()
+def load_model(paths=None):
+    """The model to read faces with: the shipped one (models.pretrained) for None, the one saved at a path
+    (models.load), or for a list of several paths their Ensemble; checked to hold the mean training image its
+    inputs are centred on. ValueError naming the file and the problem otherwise."""
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths or [])
+    if len(paths) > 1:
+        return Ensemble.load(paths)
+    model = models.load(paths[0]) if paths else models.pretrained()
     if model.mean_image is None:
-        raise ValueError(f"{path or 'the shipped model'} holds no mean training image, so its inputs cannot be "
-                         f"prepared as in training")
+        raise ValueError(f"{paths[0] if paths else 'the shipped model'} holds no mean training image, so its inputs "
+                         "cannot be prepared as in training")
     return model
 
 
@@ -141,9 +168,10 @@ def detect_emotions(image, model=None, detect=True, class_names=data.CLASS_NAMES
     """The faces in an image and the emotion of each, as the `fer` package returns them.
 
     image: (H, W) grey or (H, W, 3|4) colour, uint8 0..255 or float 0..1 (read_image reads a file). model: a
-    ConvNet with its mean image (models.load), None for the shipped model. detect=False takes the whole image as
-    one face (a FER2013-style crop). Returns a list, largest face first, of {"box": [x, y, width, height],
-    "emotion": the most likely class name, "emotions": {class name: probability}}; [] when no face is found.
+    ConvNet with its mean image (models.load) or an Ensemble (load_model), None for the shipped model.
+    detect=False takes the whole image as one face (a FER2013-style crop). Returns a list, largest face first, of
+    {"box": [x, y, width, height], "emotion": the most likely class name, "emotions": {class name: probability}};
+    [] when no face is found.
     """
     model = load_model() if model is None else model
     grey = grey_levels(image)

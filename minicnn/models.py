@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minicnn import layer_utils, layers
+from minicnn import augmentation, layer_utils, layers
 from minicnn.backend import get_array_module, move_model, to_device, to_numpy
 from minicnn.files import DamagedFileError, load_arrays, save_arrays, under_prefix
 from minicnn.kernels.checks import window_output_size
@@ -266,25 +266,34 @@ class ConvNet:
             batches.append(self.loss(batch))
         return xp.concatenate(batches) if batches else xp.zeros((0, self.architecture.num_classes), self.dtype)
 
-    def probabilities(self, X, batch_size=256, mirror=False):
+    def probabilities(self, X, batch_size=256, mirror=False, crops=False):
         """Softmax class probabilities (N, num_classes) for X: (N, C, H, W), or (images, hog) for the hybrid net.
 
-        mirror=True is test-time augmentation: the probabilities of each image and of its mirror image (flipped left
-        to right, as in training) are averaged. The hybrid net cannot do it: its HOG input belongs to the unflipped
-        image.
+        mirror and crops are test-time augmentation: the probabilities of several views of each image, averaged.
+        crops=True takes the five crops of augmentation.crop_views (the centre and the four corners, 7/8 of the
+        side, scaled back up, as training's random zoom does) instead of the image itself; mirror=True adds the
+        mirror image (flipped left to right, as in training) of each view. Both together average ten views, the
+        "ten-crop" of Krizhevsky et al. (2012). The hybrid net can do neither: its HOG input belongs to the
+        unchanged image.
         """
-        probabilities = _softmax(self.scores(X, batch_size))
-        if not mirror:
-            return probabilities
+        if not (mirror or crops):
+            return _softmax(self.scores(X, batch_size))
         if self.architecture.hog_dim:
-            raise ValueError("mirror=True needs the HOG features of the mirrored images, which the hybrid net's input "
-                             "does not hold; score the hybrid net without mirroring")
-        return (probabilities + _softmax(self.scores(X[..., ::-1], batch_size))) / 2
+            raise ValueError("test-time augmentation (mirror, crops) needs the HOG features of the changed images, "
+                             "which the hybrid net's input does not hold; score the hybrid net without it")
+        views = augmentation.crop_views(X) if crops else [X]
+        views += [augmentation.mirrored(view) for view in views] if mirror else []
+        return sum(_softmax(self.scores(view, batch_size)) for view in views) / len(views)
 
-    def predict(self, X, batch_size=256, mirror=False):
-        """Predicted labels (N,) for X: (N, C, H, W), or (images, hog) for the hybrid net; mirror as in
+    def predict(self, X, batch_size=256, mirror=False, crops=False):
+        """Predicted labels (N,) for X: (N, C, H, W), or (images, hog) for the hybrid net; mirror and crops as in
         probabilities."""
-        return self.probabilities(X, batch_size, mirror).argmax(axis=1)
+        return self.probabilities(X, batch_size, mirror, crops).argmax(axis=1)
+
+    @property
+    def hog_dim(self):
+        """The length of the HOG vector the hybrid net takes beside the images (0: a plain net)."""
+        return self.architecture.hog_dim
 
     def get_state(self):
         """The arrays a checkpoint needs beyond params: batch-norm running statistics and the dropout counter."""

@@ -146,3 +146,27 @@ def plot_training_run(history_dict, folder):
     accuracy_path = plot_accuracy(history_dict["train_acc_history"], history_dict["val_acc_history"],
                                   os.path.join(folder, "accuracy.png"))
     return loss_path, accuracy_path
+
+
+def plot_image_grid(rows, path, row_titles=(), column_titles=(), title=None):
+    """Grey images in a grid, one (H, W) image per cell, as many columns as the longest row; returns path.
+
+    rows: lists of (H, W) arrays (any scale: each is shown from its own minimum to its maximum). row_titles and
+    column_titles label the rows and the top row.
+    """
+    ncols = max(len(row) for row in rows)
+    with saved_figure(path, figsize=(1.5 * ncols, 1.6 * len(rows)), nrows=len(rows), ncols=ncols) as (fig, axes):
+        axes = np.asarray(axes).reshape(len(rows), ncols)
+        for r, row in enumerate(rows):
+            for c, ax in enumerate(axes[r]):
+                ax.set_axis_off()
+                if c < len(row):
+                    ax.imshow(to_numpy(row[c]), cmap="gray")
+                if r == 0 and c < len(column_titles):
+                    ax.set_title(column_titles[c], fontsize=9)
+            if r < len(row_titles):
+                axes[r, 0].text(-0.1, 0.5, row_titles[r], transform=axes[r, 0].transAxes, ha="right",
+                                va="center", fontsize=9)
+        if title:
+            fig.suptitle(title)
+    return path

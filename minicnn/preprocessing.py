@@ -33,9 +33,10 @@ def preprocess(images, mean_image=None):
 
 def model_inputs(model, images, hog_cache=True):
     """What model.predict takes for uint8 images (N, 48, 48): the images centred on the model's mean image, paired
-    with their HOG features for the hybrid net (kept in features' disk cache when hog_cache)."""
+    with their HOG features for the hybrid net (kept in features' disk cache when hog_cache). model: a ConvNet or an
+    Ensemble (anything with mean_image and hog_dim)."""
     X, _ = preprocess(images, model.mean_image)
-    if model.architecture.hog_dim > 0:
+    if model.hog_dim > 0:
         return X, hog_features(images, cache=hog_cache)
     return X
 

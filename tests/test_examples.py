@@ -77,6 +77,33 @@ def test_train_shallow_writes_model_report_and_plots(trained_run):
     assert "cores, Python" in json.loads((trained_run / "config.json").read_text())["machine"]
 
 
+def test_train_deep_arch_vgg_trains_with_its_own_recipe(workspace):
+    result = run_script("train_deep.py", "--arch", "vgg", "--data", workspace / "fer2013.csv", "--epochs", 1,
+                        *TINY_TRAINING, "--runs-dir", workspace / "runs", workspace=workspace)
+    assert_succeeded(result)
+    run = workspace / "runs" / "vgg"
+    config = json.loads((run / "config.json").read_text())
+    assert config["depth"] == "vgg" and len(config["architecture"]["conv_layers"]) == 8
+    recipe = {key: config["arguments"][key] for key in ("optimizer", "schedule", "augment", "label_smoothing")}
+    assert recipe == {"optimizer": "nesterov", "schedule": "cosine", "augment": 1.0, "label_smoothing": 0.1}
+    assert (run / "model.npz").is_file()
+
+
+def test_augment_is_refused_for_the_hybrid_net(workspace):
+    result = run_script("train_hybrid.py", "--data", workspace / "fer2013.csv", "--augment", "1", *TINY_TRAINING,
+                        "--runs-dir", workspace / "runs", workspace=workspace)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--augment changes the images" in result.stderr
+
+
+def test_show_augmentation_draws_one_face_under_each_transform(workspace):
+    out = workspace / "augmentation.png"
+    result = run_script("show_augmentation.py", "--data", workspace / "fer2013.csv", "--out", out,
+                        workspace=workspace)
+    assert_succeeded(result)
+    assert out.stat().st_size > 10_000
+
+
 def test_train_shallow_resume_continues_from_the_checkpoint(trained_run, workspace):
     resumed = workspace / "runs" / "resumed"
     shutil.copytree(trained_run, resumed)
@@ -116,6 +143,18 @@ def test_evaluate_reports_test_time_augmentation_beside_the_plain_figure(trained
     assert f"PublicTest accuracy with the mirror image averaged in {mirrored['accuracy']:.4f}" in result.stdout
 
 
+def test_evaluate_scores_an_ensemble_with_ten_crops(trained_run, workspace):
+    out = workspace / "evaluation_ensemble"
+    model = trained_run / "model.npz"
+    result = run_script("evaluate.py", "--model", model, model, "--data", workspace / "fer2013.csv",
+                        "--splits", "PublicTest", "--tta", "--out", out, workspace=workspace)
+    assert_succeeded(result)
+    plain = json.loads((out / "report_PublicTest.json").read_text())
+    ten_crops = json.loads((out / "report_PublicTest_tta.json").read_text())
+    assert ten_crops["crops"] is True and ten_crops["mirror"] is True and ten_crops["count"] == plain["count"]
+    assert f"PublicTest accuracy with ten crops averaged in {ten_crops['accuracy']:.4f}" in result.stdout
+
+
 def test_evaluate_refuses_to_mirror_a_hybrid_net(workspace):
     from minicnn.models import AffineLayer, ConvNet
     hybrid = ConvNet([], [AffineLayer(4)], input_dim=(1, 48, 48), hog_dim=4, seed=0)
@@ -124,7 +163,7 @@ def test_evaluate_refuses_to_mirror_a_hybrid_net(workspace):
     result = run_script("evaluate.py", "--model", workspace / "hybrid.npz", "--data", workspace / "fer2013.csv",
                         "--mirror", workspace=workspace)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "--mirror: the hybrid net's HOG features belong to the unflipped image" in result.stderr
+    assert "--mirror: the hybrid net's HOG features belong to the unchanged image" in result.stderr
 
 
 def test_evaluate_refuses_a_file_that_is_not_a_model(workspace):

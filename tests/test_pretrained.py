@@ -1,9 +1,9 @@
 """The model that ships with minicnn, and what it rests on: float16 storage, the info a saved model carries, and
-test-time augmentation with the mirror image."""
+test-time augmentation (the mirror image, ten crops)."""
 import numpy as np
 import pytest
 
-from minicnn import data, models
+from minicnn import augmentation, data, models
 from minicnn.files import load_arrays, save_arrays
 from minicnn.models import AffineLayer, ConvLayer, ConvNet
 from test_data import REAL_CSV
@@ -80,11 +80,22 @@ def test_mirror_averages_each_image_with_its_mirror_image():
                                rtol=1e-5)
 
 
-def test_the_hybrid_net_refuses_to_mirror():
+def test_ten_crops_average_the_five_crops_and_their_mirror_images():
+    model, X = tiny_net(), random_images()
+    views = augmentation.crop_views(X)
+    views += [view[..., ::-1] for view in views]
+    by_hand = sum(model.probabilities(view) for view in views) / 10
+    np.testing.assert_allclose(model.probabilities(X, mirror=True, crops=True), by_hand, rtol=1e-6)
+    five = sum(model.probabilities(view) for view in views[:5]) / 5
+    np.testing.assert_allclose(model.probabilities(X, crops=True), five, rtol=1e-6)
+
+
+@pytest.mark.parametrize("options", [{"mirror": True}, {"crops": True}])
+def test_the_hybrid_net_refuses_test_time_augmentation(options):
     model = tiny_net(hog_dim=4)
     X = (random_images(), np.zeros((9, 4), np.float32))
-    with pytest.raises(ValueError, match="HOG features of the mirrored images"):
-        model.predict(X, mirror=True)
+    with pytest.raises(ValueError, match="HOG features of the changed images"):
+        model.predict(X, **options)
 
 
 def test_without_a_shipped_file_pretrained_says_what_to_do(tmp_path, monkeypatch):

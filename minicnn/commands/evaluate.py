@@ -1,12 +1,14 @@
 """Score a trained model on FER2013's test splits: minicnn evaluate [--model runs/deep/model.npz] (or
 python examples/evaluate.py, the same code).
 
-Without --model it scores the deep net that ships with minicnn (minicnn.models.pretrained). For each split (default:
-PublicTest, the validation set, and PrivateTest, the test set) it prints the accuracy and the per-class table, and
-writes report_<split>.json and confusion_<split>.png into --out (default: the model's folder; for the shipped model
-evaluation/). --mirror adds test-time augmentation (each image averaged with its mirror image), reported beside the
-plain figure in report_<split>_mirror.json. Images are centred on the mean training image saved with the model,
-exactly as in training. PrivateTest is the paper's test set: score it once per final model, never to choose between
+Without --model it scores the model that ships with minicnn (minicnn.models.pretrained); with several --model files,
+their ensemble (minicnn.ensemble: the average of their probabilities). For each split (default: PublicTest, the
+validation set, and PrivateTest, the test set) it prints the accuracy and the per-class table, and writes
+report_<split>.json and confusion_<split>.png into --out (default: the first model's folder; for the shipped model
+evaluation/). Test-time augmentation is reported beside the plain figure, never instead of it: --mirror averages each
+image with its mirror image (report_<split>_mirror.json), --tta over ten views, its five crops and their mirror
+images (report_<split>_tta.json). Images are centred on the mean training image saved with the model, exactly as in
+training. PrivateTest is the paper's test set: score it once per final model, never to choose between
 models (cross_validate.py and the training scripts choose on PublicTest).
 """
 import argparse
@@ -22,8 +24,8 @@ EVALUATED_SPLITS = ("PublicTest", "PrivateTest")
 
 def parse_arguments(argv=None, prog=None):
     parser = argparse.ArgumentParser(prog=prog, description="Score a trained minicnn model on FER2013's test splits.")
-    parser.add_argument("--model", help="a model.npz written by a training script (default: the deep net that "
-                                           "ships with minicnn, once it ships)")
+    parser.add_argument("--model", nargs="+", help="a model.npz written by a training script, or several: their "
+                                                   "ensemble (default: the model that ships with minicnn)")
     parser.add_argument("--data", help="FER2013 file or folder (default: $MINICNN_DATA, else data/fer2013.csv)")
     parser.add_argument("--splits", nargs="+", choices=data.USAGES, default=list(EVALUATED_SPLITS),
                         help="default: %(default)s")
@@ -32,13 +34,21 @@ def parse_arguments(argv=None, prog=None):
     parser.add_argument("--mirror", action="store_true",
                         help="also score with test-time augmentation: each image's probabilities averaged with its "
                              "mirror image's")
+    parser.add_argument("--tta", action="store_true",
+                        help="also score with ten-crop test-time augmentation: the probabilities of each image's five "
+                             "crops (centre and corners) and their mirror images averaged")
     return parser.parse_args(argv)
 
 
-def evaluate_split(model, dataset, split_name, out_dir, mirror=False):
-    """Score model on one split, print the result and write its report and confusion matrix (and, with mirror, the
-    report with test-time augmentation beside them); returns the plain report, or None when the data set has no
-    images in that split."""
+# The test-time augmentations: the name in the report files and messages, and the options of ConvNet.predict.
+AUGMENTATIONS = {"mirror": ("the mirror image averaged in", {"mirror": True}),
+                 "tta": ("ten crops averaged", {"mirror": True, "crops": True})}
+
+
+def evaluate_split(model, dataset, split_name, out_dir, augmentations=()):
+    """Score model on one split, print the result and write its report and confusion matrix (and, for each of
+    augmentations, keys of AUGMENTATIONS, the report with that test-time augmentation beside them); returns the plain
+    report, or None when the data set has no images in that split."""
     images, labels = data.split(dataset, split_name)
     if len(images) == 0:
         print(f"{split_name}: the data set has no images in this split; skipped", file=sys.stderr)
@@ -49,11 +59,12 @@ def evaluate_split(model, dataset, split_name, out_dir, mirror=False):
     evaluation.write_report(out_dir / f"report_{split_name}.json", report)
     plots.plot_confusion_matrix(np.array(report["confusion_matrix"]), out_dir / f"confusion_{split_name}.png")
     print(f"{split_name} accuracy {report['accuracy']:.4f}")
-    if mirror:
-        mirrored = evaluation.evaluate(model, X, labels, mirror=True)
-        mirrored.update(split=split_name, mirror=True)
-        evaluation.write_report(out_dir / f"report_{split_name}_mirror.json", mirrored)
-        print(f"{split_name} accuracy with the mirror image averaged in {mirrored['accuracy']:.4f}")
+    for name in augmentations:
+        description, options = AUGMENTATIONS[name]
+        augmented = evaluation.evaluate(model, X, labels, **options)
+        augmented.update(split=split_name, **options)
+        evaluation.write_report(out_dir / f"report_{split_name}_{name}.json", augmented)
+        print(f"{split_name} accuracy with {description} {augmented['accuracy']:.4f}")
     print(evaluation.format_per_class_table(report) + "\n")
     return report
 
@@ -63,17 +74,18 @@ def main(argv=None, prog=None):
     arguments = parse_arguments(argv, prog)
     try:
         model = faces.load_model(arguments.model)
-        if arguments.mirror and model.architecture.hog_dim:
-            raise ValueError("--mirror: the hybrid net's HOG features belong to the unflipped image, so it cannot "
-                             "average in the mirror image; score it without --mirror")
+        augmentations = [name for name in AUGMENTATIONS if getattr(arguments, name)]
+        if augmentations and model.hog_dim:
+            raise ValueError(f"--{augmentations[0]}: the hybrid net's HOG features belong to the unchanged image, so "
+                             f"it cannot average in changed ones; score it without --{augmentations[0]}")
         dataset = data.load_fer2013(data.find_data_path(arguments.data))
     except (ValueError, data.DataNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    out_dir = Path(arguments.out or (Path(arguments.model).parent if arguments.model else "evaluation"))
+    out_dir = Path(arguments.out or (Path(arguments.model[0]).parent if arguments.model else "evaluation"))
     try:
         for split_name in arguments.splits:
-            evaluate_split(model, dataset, split_name, out_dir, arguments.mirror)
+            evaluate_split(model, dataset, split_name, out_dir, augmentations)
     except OSError as error:  # a full disk, a folder that cannot be written: each report is written whole or not
         print(f"error: cannot write into {out_dir}: {error.strerror or error} ({error.filename or 'a report'}); "
               "choose another folder with --out", file=sys.stderr)

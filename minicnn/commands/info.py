@@ -19,6 +19,7 @@ from minicnn import backend, data, layers, machine, models, winograd
 from minicnn.files import cache_root
 
 OPTIONAL_PACKAGES = {"onnx": "minicnn export", "onnxruntime": "minicnn export's check, and running the ONNX file",
+                     "starlette": "minicnn serve", "uvicorn": "minicnn serve",
                      "cupy-cuda12x": "the GPU (CUDA 12)", "cupy-cuda13x": "the GPU (CUDA 13)"}
 
 

@@ -29,7 +29,8 @@ SHOWN_EMOTIONS = 3
 def parse_arguments(argv=None, prog=None):
     parser = argparse.ArgumentParser(prog=prog, description="Find the faces in photos and read their emotions.")
     parser.add_argument("photo", help="an image file (JPEG, PNG, ...) or a folder of them")
-    parser.add_argument("--model", help="a model.npz written by a training script (default: the shipped model)")
+    parser.add_argument("--model", nargs="+", help="a model.npz written by a training script, or several: their "
+                                                   "ensemble (default: the shipped model)")
     parser.add_argument("--out", help="annotated PNG to write (for a folder: a folder to write them into)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--no-detect", action="store_true",
