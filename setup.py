@@ -9,7 +9,7 @@ HERE = Path(__file__).parent
 def version():
     """minicnn.__version__, read from minicnn/__init__.py (its one source) without importing minicnn."""
     text = (HERE / "minicnn" / "__init__.py").read_text(encoding="utf-8")
-    return re.search(r'^__version__ = "([^"]+)"$', text, re.MULTILINE).group(1)
+    return re.search(r'^__version__ = "([^"]+)"', text, re.MULTILINE).group(1)
 
 
 setup(

@@ -56,6 +56,11 @@ def installed_path(path):
     return f"{PACKAGE_FOLDERS[folder]}/{rest}"
 
 
+def test_the_citation_and_the_changelog_name_the_version():
+    assert f"\nversion: {minicnn.__version__}\n" in (REPO_ROOT / "CITATION.cff").read_text()
+    assert f"\n## [{minicnn.__version__}] - " in (REPO_ROOT / "CHANGELOG.md").read_text()
+
+
 @pytest.fixture(scope="module")
 def dists(tmp_path_factory):
     """(wheel, sdist) built from the repository by `python -m build`, the wheel from the sdist, as pip would."""
