@@ -29,7 +29,7 @@ setup(
                   "minicnn": ["pretrained/*.npz", "pretrained/*.md", "app_static/*"]},
     entry_points={"console_scripts": ["minicnn = minicnn.cli:main"]},
     python_requires=">=3.10",
-    # threadpoolctl names numpy's BLAS and the kernel it runs (minicnn info, the benchmarks' reports).
+    # threadpoolctl names numpy's BLAS and its kernel (minicnn info, the benchmarks) and holds its threads (the search).
     install_requires=["numpy", "numba", "pandas", "scikit-image", "matplotlib", "pillow", "tqdm", "threadpoolctl"],
     extras_require={
         "cuda12": ["cupy-cuda12x"],     # install one of the two CUDA extras, never both
@@ -40,5 +40,7 @@ setup(
         "app": ["starlette", "uvicorn"],   # the page (minicnn/app.py): a small ASGI app and its server
         "onnx": ["onnx", "onnxruntime"],  # minicnn export writes with onnx and checks the file with onnxruntime
         "bench": ["torch"],
+        "search": ["ray[tune]"],   # examples/cross_validate.py's trials as Ray Tune trials
+        "mpi": ["mpi4py", "mpich"],            # --data-parallel: mpi4py with MPICH's wheel (mpiexec included)
     },
 )

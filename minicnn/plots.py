@@ -148,6 +148,47 @@ def plot_training_run(history_dict, folder):
     return loss_path, accuracy_path
 
 
+def plot_search(trials, path, title="Hyper-parameter search, scored on PublicTest"):
+    """Draw a search's trials side by side: where each setting lies (learning rate against L2 strength, coloured by
+    its best PublicTest accuracy, numbered by its rank) and the PublicTest accuracy of every trial after each epoch,
+    where a trial that early stopping (ASHA) ended, or that diverged, ends early.
+
+    trials: result rows (dicts) with rank, learning_rate, reg, val_acc (the best PublicTest accuracy), val_acc_history
+    (one accuracy per epoch trained), diverged and failed, as examples/cross_validate.py writes them. Returns path.
+    """
+    if not trials:
+        raise ValueError("plot_search: there are no trials to plot")
+    accuracies = 100 * np.array([trial["val_acc"] for trial in trials])
+    colours = plt.get_cmap("viridis")
+    norm = matplotlib.colors.Normalize(accuracies.min(), max(accuracies.max(), accuracies.min() + 1e-9))
+    with saved_figure(path, figsize=(13, 5), ncols=2) as (fig, axes):
+        where, curves = axes[0]
+        for trial, accuracy in zip(trials, accuracies):
+            failed = trial["diverged"] or trial["failed"]
+            where.scatter(trial["learning_rate"], trial["reg"], s=80, marker="x" if failed else "o",
+                          color="tab:red" if failed else colours(norm(accuracy)), zorder=3)
+            where.annotate(str(trial["rank"]), (trial["learning_rate"], trial["reg"]), textcoords="offset points",
+                           xytext=(6, 4), fontsize=8)
+            history = 100 * np.asarray(trial["val_acc_history"], dtype=np.float64)
+            if history.size:
+                curves.plot(np.arange(1, history.size + 1), history, marker="o", markersize=4, alpha=0.8,
+                            color="tab:red" if failed else colours(norm(accuracy)))
+                curves.annotate(str(trial["rank"]), (history.size, history[-1]), textcoords="offset points",
+                                xytext=(6, -3), fontsize=8)
+        fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=colours), ax=where,
+                     label="best PublicTest accuracy (%)")
+        where.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="L2 strength (reg)",
+                  title="settings, numbered by rank (x: diverged)")
+        where.margins(0.1)
+        where.grid(alpha=0.3)
+        curves.set(xlabel="epoch", ylabel="PublicTest accuracy (%)",
+                   title="every trial, epoch by epoch, numbered by rank (stopped early: ends early)")
+        curves.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        curves.grid(alpha=0.3)
+        fig.suptitle(title)
+    return path
+
+
 def plot_image_grid(rows, path, row_titles=(), column_titles=(), title=None):
     """Grey images in a grid, one (H, W) image per cell, as many columns as the longest row; returns path.
 

@@ -26,7 +26,8 @@ import numpy as np
 from minicnn import data, evaluation, machine, models, plots
 from minicnn.augmentation import standard_augmentation
 from minicnn.preprocessing import random_flip
-from minicnn.solver import Solver, TrainingDiverged, TrainingInterrupted, previous_checkpoint, schedules
+from minicnn.solver import (Solver, TrainingDiverged, TrainingInterrupted, data_parallel, previous_checkpoint,
+                            schedules)
 
 # The paper's recipe (its tables): Adam, learning rate decayed x0.95 per epoch, batch 128, mirroring. The VGG recipe
 # (after Khaireddin and Chen, 2021, on a shorter budget): SGD with Nesterov momentum, a cosine schedule after a
@@ -113,7 +114,27 @@ def parse_arguments(depth, hybrid, argv=None, prog=None):
                         help="continue the run from RUNS_DIR/NAME/checkpoint.npz, with the learning rate, its "
                              "schedule and the optimiser state saved there (--lr and the schedule's options are then "
                              "ignored); a larger --epochs trains longer")
+    parser.add_argument("--data-parallel", action="store_true",
+                        help="train one model on all the processes that mpiexec started, each on its share of every "
+                             f"minibatch (--batch-size is the whole minibatch); needs {data_parallel.INSTALL_HINT}")
     return parser.parse_args(argv)
+
+
+def start_data_parallel(arguments):
+    """(DataParallel or None, error message or None) for a run: a DataParallel over mpiexec's processes when
+    --data-parallel asks for one; an error when mpi4py is missing, or when mpiexec started several processes
+    without the flag (each would train a model of its own, all writing the same files)."""
+    if arguments.data_parallel:
+        try:
+            return data_parallel.world(), None
+        except ImportError as error:
+            return None, str(error)
+    processes = data_parallel.processes_started_by_launcher()
+    if processes > 1:
+        return None, (f"this is one of {processes} processes started by an MPI launcher, but --data-parallel is not "
+                      "given: each would train a model of its own into the same files. Add --data-parallel to train "
+                      "one model on all of them, or start one process")
+    return None, None
 
 
 def load_data(arguments, hybrid):
@@ -220,32 +241,57 @@ def train(depth, hybrid=False, argv=None, prog=None):
     """Parse the command line (argv, None: sys.argv[1:]), train, save the best model and its validation report.
     Returns the exit status. prog: the command's name in --help (None: the script's file name)."""
     arguments = parse_arguments(depth, hybrid, argv, prog)
+    parallel, problem = start_data_parallel(arguments)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    if parallel is None:
+        return train_run(depth, hybrid, arguments)
+    return parallel.run_everywhere(lambda: train_run(depth, hybrid, arguments, parallel))
+
+
+def train_run(depth, hybrid, arguments, parallel=None):
+    """The run that train() parsed: in this process alone, or as one process of a DataParallel, where only process 0
+    (the root) prints and writes files, and every process reads the same data and checkpoint. Returns the exit
+    status."""
+    is_root = parallel is None or parallel.is_root
     run_dir = Path(arguments.runs_dir) / arguments.name
     checkpoint = run_dir / "checkpoint.npz"
     if arguments.resume and not (checkpoint.exists() or Path(previous_checkpoint(checkpoint)).exists()):
         print(f"error: --resume: there is no checkpoint at {checkpoint}", file=sys.stderr)
         return 2
+    if not is_root:
+        arguments = argparse.Namespace(**{**vars(arguments), "quiet": True})
     try:
         splits = load_data(arguments, hybrid)
         model = build_model(depth, hybrid, arguments)
-        solver = make_solver(model, splits, arguments, hybrid, checkpoint_path=checkpoint,
-                             resume=checkpoint if arguments.resume else None, on_epoch_end=epoch_writer(run_dir))
+        solver = make_solver(model, splits, arguments, hybrid, checkpoint_path=checkpoint if is_root else None,
+                             resume=checkpoint if arguments.resume else None,
+                             on_epoch_end=epoch_writer(run_dir) if is_root else None, data_parallel=parallel)
     except (data.DataNotFoundError, ValueError) as error:  # no data, a malformed file, a checkpoint that misfits
         print(f"error: {error}", file=sys.stderr)
         return 2
     model.mean_image = splits["mean_image"]
     try:
+        if not is_root:
+            solver.train()
+            return 0
         run_dir.mkdir(parents=True, exist_ok=True)
         evaluation.write_report(run_dir / "config.json", {"arguments": vars(arguments), "depth": depth,
                                                           "hybrid": hybrid, "machine": machine_description(),
+                                                          "processes": 1 if parallel is None else parallel.size,
                                                           "architecture": json.loads(model.architecture.to_json())})
         train_and_save(solver, model, splits, run_dir)
-    except TrainingDiverged as error:
-        print(f"error: {error}\n{kept_checkpoint(solver, checkpoint)}", file=sys.stderr)
+        if parallel is not None:
+            print(f"The {parallel.size} processes held identical parameters at the end of every epoch.")
+    except (TrainingDiverged, data_parallel.ParametersDiverged) as error:  # every process stops at the same step
+        if is_root:
+            print(f"error: {error}\n{kept_checkpoint(solver, checkpoint)}", file=sys.stderr)
         return 1
     except TrainingInterrupted as error:
-        print(f"{error}. {kept_checkpoint(solver, checkpoint)} Continue with the same command and --resume "
-              f"(epoch {error.epoch} then starts over).", file=sys.stderr)
+        if is_root:
+            print(f"{error}. {kept_checkpoint(solver, checkpoint)} Continue with the same command and --resume "
+                  f"(epoch {error.epoch} then starts over).", file=sys.stderr)
         return 128 + signal.Signals[error.signal_name]
     except OSError as error:  # a full disk, a folder made read-only: each file is written whole or not at all
         print(f"error: cannot write {error.filename or run_dir}: {error.strerror or error}. The unfinished file was "

@@ -100,13 +100,16 @@ class Solver:
                          weight array, w <- w - learning_rate * weight_decay * w, apart from the gradient and so apart
                          from Adam's scaling of it (default 0: none). Arrays of one dimension (biases, batch-norm's
                          gamma and beta) are left alone, as with the model's L2 term.
+      data_parallel      None, or a DataParallel (solver/data_parallel.py): this process is one of K that train the
+                         model together, each computing the gradient of its share of every minibatch and scoring its
+                         share of the accuracy samples; the shares are summed over the processes (MPI).
     """
 
     def __init__(self, model, data, *, update_rule="sgd", optim_config=None, lr_decay=1.0, batch_size=100,
                  num_epochs=10, num_train_samples=1000, num_val_samples=None, print_every=10, verbose=True,
                  checkpoint_name=None, augment=None, augment_flip=False, progress=True, seed=None,
                  checkpoint_path=None, resume=None, device=None, on_epoch_end=None, schedule=None,
-                 weight_decay=0.0):
+                 weight_decay=0.0, data_parallel=None):
         self.model = model
         self.update_rule = optim.get_update_rule(update_rule)
         self.optim_config = dict(optim_config or {})
@@ -126,6 +129,8 @@ class Solver:
         self.checkpoint_path = _checkpoint_file(checkpoint_path, checkpoint_name)
         self.device = device
         self.on_epoch_end = on_epoch_end
+        self.data_parallel = data_parallel
+        self._stop_request = _StopRequest()   # replaced by train()'s, which its signal handlers fill in
         if int(self.batch_size) < 1 or int(self.num_epochs) < 0:
             raise ValueError(f"Solver: batch_size must be >= 1 and num_epochs >= 0, got {self.batch_size} and "
                              f"{self.num_epochs}")
@@ -196,7 +201,13 @@ class Solver:
         X_batch: (B, ...) inputs and y_batch: (B,) labels, on the model's device.
         A NaN or infinite loss raises TrainingDiverged before any parameter is changed.
         """
-        loss, grads = self.model.loss(X_batch, y_batch)
+        if self.data_parallel is None:
+            loss, grads = self.model.loss(X_batch, y_batch)
+        else:  # a stop asked of any process stops them all after this step: none may wait for the others' gradients
+            loss, grads, stop_anywhere = self.data_parallel.loss_and_gradients(
+                self.model, X_batch, y_batch, stop_requested=self._stop_request.signal_name is not None)
+            if stop_anywhere and self._stop_request.signal_name is None:
+                self._stop_request.signal_name = "SIGTERM"
         loss = float(loss)
         if not math.isfinite(loss):
             raise TrainingDiverged(f"the loss is {loss}", self.epoch + 1, self.iteration + 1, self.learning_rate())
@@ -217,6 +228,7 @@ class Solver:
         second Ctrl-C stops at once (KeyboardInterrupt).
         """
         with _stop_requests() as stop:
+            self._stop_request = stop
             for _ in range(self.epoch, self.num_epochs):
                 if stop.signal_name:   # asked during the last epoch's scoring or checkpoint: stop before the next
                     raise TrainingInterrupted(stop.signal_name, self.epoch + 1, self.iteration, self.checkpoint_epoch)
@@ -274,6 +286,8 @@ class Solver:
     def _end_epoch(self, epoch_loss, started):
         """Check the parameters, measure the accuracies, remember the best parameters, decay the learning rate,
         checkpoint, report."""
+        if self.data_parallel is not None:
+            self.data_parallel.end_epoch(self.model, self.epoch + 1)
         self._check_params_finite()
         train_acc = self.check_accuracy(self.X_train, self.y_train, num_samples=self.num_train_samples)
         val_acc = self.check_accuracy(self.X_val, self.y_val, num_samples=self.num_val_samples)
@@ -341,9 +355,13 @@ class Solver:
             subset = xp.asarray(self.rng.choice(total, num_samples, replace=False))
             X, y = take(X, subset), y[subset]
             total = num_samples
+        if self.data_parallel is not None:
+            X, y = self.data_parallel.take_share(X, y)
         batch_size = batch_size or self.batch_size
         correct = sum(self._count_correct(take(X, slice(start, start + batch_size)), y[start:start + batch_size])
-                      for start in range(0, total, batch_size))
+                      for start in range(0, len(y), batch_size))
+        if self.data_parallel is not None:
+            correct = self.data_parallel.sum_over_processes(correct)
         return correct / total
 
     def _count_correct(self, X_batch, y_batch):

@@ -36,3 +36,13 @@ def test_consecutive_calls_time_all_but_the_first_of_each_turn():
     assert len(calls) == 3 * 3 * (1 + 3)
     assert calls[:3] == ["a"] * 3 and calls[3:6] == ["b"] * 3
     assert all(seconds < SWITCH_SECONDS / 2 for seconds in times.values())   # the switch is left untimed
+
+
+def test_a_ring_allreduce_moves_2_n_minus_1_over_n_gradients_per_machine():
+    import bench_data_parallel
+    # 1.25 GB is 10 Gbit: one second at 10 Gbit/s. Two machines each send (and receive) the gradient once.
+    assert abs(bench_data_parallel.ring_allreduce_seconds(1.25e9, 2, 10) - 1.0) < 1e-12
+    assert abs(bench_data_parallel.ring_allreduce_seconds(1.25e9, 4, 10) - 1.5) < 1e-12
+    table = bench_data_parallel.projection_table(1000.0, {"gradient_bytes": 1.25e9}).splitlines()
+    assert table[2].startswith("| 1 | 1000 | 0.0 | 1000 | 1.0x |")
+    assert table[3].startswith("| 2 | 500 | 1000.0 | 1500 | 0.7x | 100.0 | 600 | 1.7x |")

@@ -2,6 +2,7 @@
 on a tiny synthetic FER2013 CSV (random pixels, every class in every split). They check what each script writes and
 its exit status, not how well it learns: 16 random images teach nothing.
 """
+import importlib.util
 import json
 import os
 import shutil
@@ -152,7 +153,7 @@ def test_evaluate_scores_an_ensemble_with_ten_crops(trained_run, workspace):
     plain = json.loads((out / "report_PublicTest.json").read_text())
     ten_crops = json.loads((out / "report_PublicTest_tta.json").read_text())
     assert ten_crops["crops"] is True and ten_crops["mirror"] is True and ten_crops["count"] == plain["count"]
-    assert f"PublicTest accuracy with ten crops averaged in {ten_crops['accuracy']:.4f}" in result.stdout
+    assert f"PublicTest accuracy with ten crops averaged {ten_crops['accuracy']:.4f}" in result.stdout
 
 
 def test_evaluate_refuses_to_mirror_a_hybrid_net(workspace):
@@ -206,16 +207,58 @@ def test_sanity_checks_pass_and_skip_the_data_checks_without_data(workspace):
     assert "skipping the checks on real data" in result.stdout
 
 
-def test_cross_validate_ranks_trials_on_validation_accuracy(workspace):
-    result = run_script("cross_validate.py", "--data", workspace / "fer2013.csv", "--trials", 2, "--epochs", 1,
-                        *TINY_TRAINING, "--runs-dir", workspace / "runs", "--name", "search", workspace=workspace)
+WITHOUT_RAY = """
+import runpy, sys
+sys.modules["ray"] = None     # import ray now fails, as where Ray is not installed
+sys.argv = ["examples/cross_validate.py", *sys.argv[1:]]
+runpy.run_path("examples/cross_validate.py", run_name="__main__")
+"""
+
+
+def test_cross_validate_without_ray_says_how_to_install_it_and_ranks_trials_run_one_after_another(workspace):
+    environment = {**os.environ, "MINICNN_CACHE": str(workspace / "cache"), **SINGLE_THREADED}
+    result = subprocess.run([sys.executable, "-c", WITHOUT_RAY, "--data", str(workspace / "fer2013.csv"), "--trials",
+                             "2", "--epochs", "2", *TINY_TRAINING, "--runs-dir", str(workspace / "runs"), "--name",
+                             "search"], cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300)
     assert_succeeded(result)
+    assert 'Ray Tune is not installed: pip install -e ".[search]"' in result.stderr
     results = json.loads((workspace / "runs" / "search" / "results.json").read_text())
-    assert results["scored_on"] == "PublicTest"
+    assert results["scored_on"] == "PublicTest" and results["engine"] == "one trial after another, each to the end"
     accuracies = [trial["val_acc"] for trial in results["trials"]]
     assert [trial["rank"] for trial in results["trials"]] == [1, 2]
     assert accuracies == sorted(accuracies, reverse=True)
+    assert all(len(trial["val_acc_history"]) == trial["epochs"] == 2 for trial in results["trials"])
     assert (workspace / "runs" / "search" / "results.csv").is_file()
+    assert (workspace / "runs" / "search" / "search.png").is_file()
+
+
+def test_cross_validate_refuses_resume_without_ray(workspace):
+    result = subprocess.run([sys.executable, "-c", WITHOUT_RAY, "--resume", "--runs-dir", str(workspace / "runs")],
+                            cwd=REPO_ROOT, env={**os.environ, **SINGLE_THREADED}, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 2
+    assert "--address and --resume need it" in result.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason='needs Ray Tune: pip install -e ".[search]"')
+def test_cross_validate_on_ray_tune_reports_every_epoch_and_resumes(workspace):
+    # About a minute: a local Ray starts, and every trial starts a Python process of its own.
+    arguments = ["--data", workspace / "fer2013.csv", "--trials", 2, "--epochs", 2, *TINY_TRAINING, "--runs-dir",
+                 workspace / "runs", "--name", "tune_search"]
+    assert_succeeded(run_script("cross_validate.py", *arguments, workspace=workspace))
+    run_dir = workspace / "runs" / "tune_search"
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["engine"].startswith("Ray Tune, random search, ASHA")
+    assert len(results["trials"]) == 2 and (run_dir / "search.png").is_file()
+    for trial in results["trials"]:    # ASHA may stop the worse trial after epoch 1 (not on a tie)
+        assert len(trial["val_acc_history"]) == trial["epochs"] and trial["epochs"] in (1, 2)
+    assert max(trial["epochs"] for trial in results["trials"]) == 2
+    assert list(run_dir.glob("tune/*/checkpoint_*/checkpoint.npz")), "no trial handed Tune a minicnn checkpoint"
+    resumed = run_script("cross_validate.py", *arguments, "--resume", workspace=workspace)   # a finished search
+    assert_succeeded(resumed)
+    def by_setting(trials):    # trials that tie may come back from Tune in another order
+        return {trial["learning_rate"]: (trial["epochs"], trial["val_acc_history"]) for trial in trials}
+    assert by_setting(json.loads((run_dir / "results.json").read_text())["trials"]) == by_setting(results["trials"])
 
 
 def test_paper_report_puts_each_run_beside_the_paper(trained_run, workspace):
