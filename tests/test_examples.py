@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minicnn.data import CLASS_NAMES, PIXELS
+from minicnn.data import CLASS_NAMES, KAGGLE_URL, PIXELS
 from minicnn.files import load_arrays, save_arrays
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -298,6 +298,7 @@ def test_ship_model_writes_a_loadable_model_with_its_card(trained_run, workspace
     assert shipped.info["epochs"] == 1 and shipped.info["storage"]["dtype"] in ("float16", "float32")
     card = (workspace / "shipped" / "MODEL_CARD.md").read_text()
     assert f"PrivateTest {100 * private['accuracy']:.1f}%" in card and "conv 32 3x3" in card
+    assert "## Terms of use" in card and f"{KAGGLE_URL}/rules" in card  # FER2013's terms, beside the model
 
 
 def test_minimal_train_trains_one_epoch_and_prints_the_validation_accuracy(workspace):

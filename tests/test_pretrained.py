@@ -137,3 +137,8 @@ def test_the_shipped_model_scores_above_60_percent_on_private_test(shipped, tmp_
     accuracy = float(np.mean(shipped.predict(X) == labels[:500]))
     print(f"shipped model: {accuracy:.3f} on the first 500 PrivateTest images")
     assert accuracy > SHIPPED_ACCURACY_FLOOR
+
+
+def test_the_model_card_points_to_fer2013s_terms_of_use():
+    card = (models.PRETRAINED_MODEL.parent / "MODEL_CARD.md").read_text()
+    assert "## Terms of use" in card and f"{data.KAGGLE_URL}/rules" in card and "MIT" in card
