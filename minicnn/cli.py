@@ -18,7 +18,7 @@ import sys
 import minicnn
 
 COMMANDS = {  # name: (module holding main(argv=None, prog=None) -> exit status, one line for `minicnn --help`)
-    "train": ("minicnn.commands.train", "train the paper's shallow, deep or hybrid net, or the VGG-style net, on FER2013"),
+    "train": ("minicnn.commands.train", "train the paper's nets (shallow, deep, hybrid) or the VGG-style net"),
     "evaluate": ("minicnn.commands.evaluate", "score a model on FER2013's test splits"),
     "predict": ("minicnn.commands.predict", "find the faces in photos and read their emotions"),
     "visualize": ("minicnn.commands.visualize", "draw filters, activation maps, DeepDream, saliency, class models"),
