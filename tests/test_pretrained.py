@@ -104,6 +104,14 @@ def test_without_a_shipped_file_pretrained_says_what_to_do(tmp_path, monkeypatch
         models.pretrained()
 
 
+def test_pretrained_models_are_found_by_name(tmp_path, monkeypatch):
+    tiny_net().save(tmp_path / "fer2013_deep.npz")
+    monkeypatch.setattr(models, "PRETRAINED_FOLDER", tmp_path)
+    assert models.pretrained("paper-deep").architecture == tiny_net().architecture
+    with pytest.raises(ValueError, match=r"no pretrained model is named 'paper'; minicnn ships \['paper-deep'"):
+        models.pretrained("paper")
+
+
 # ------------------------------------------------------------------------------------------------- the shipped model
 
 @pytest.fixture(scope="module")
