@@ -153,12 +153,14 @@ def test_gpu_check_runs_every_step_from_a_fresh_checkout(checkout, workspace):
 
 
 @gpu_test
-def test_gpu_train_trains_and_brings_back_the_model_from_a_fresh_checkout(checkout, workspace):
-    out = workspace / "gpu_train"
+@pytest.mark.parametrize("arch, conv_layers", [("deep", 4), ("vgg", 8)])
+def test_gpu_train_trains_and_brings_back_the_model_from_a_fresh_checkout(checkout, workspace, arch, conv_layers):
+    out = workspace / f"gpu_train_{arch}"
     result = run_gpu_script("gpu_train.sh", checkout, workspace, EPOCHS="1", TRAIN_ARGS="--subset 16 --batch-size 16",
-                            RUNS_DIR=str(workspace / "gpu_train_runs"), OUT=str(out))
+                            RUNS_DIR=str(workspace / "gpu_train_runs"), OUT=str(out), ARCH=arch)
     assert result.returncode == 0, f"exit status {result.returncode}\n{result.stdout}\n{result.stderr}"
     assert load_arrays(out / "model_float16.npz")["param/W1"].dtype == np.float16
-    assert models.load(out / "model_float16.npz").params["W1"].shape == (64, 1, 3, 3)
+    model = models.load(out / "model_float16.npz")
+    assert model.params["W1"].shape == (64, 1, 3, 3) and len(model.architecture.conv_layers) == conv_layers
     assert len(json.loads((out / "history.json").read_text())["val_acc_history"]) == 1
     assert f"model: {out}/model_float16.npz" in (out / "gpu_train.log").read_text()
