@@ -44,8 +44,9 @@ USER_ENVIRONMENT = dict(os.environ)  # before `import minicnn` (through common) 
 
 import numpy as np  # noqa: E402 (after the snapshot above, on purpose)
 
-from common import command_line, machine_description, markdown_table, network_layers, usable_cores  # noqa: E402
+from common import command_line, machine_description, markdown_table, network_layers  # noqa: E402
 from minicnn.allocator import OFF_SWITCH  # noqa: E402
+from minicnn.machine import usable_cores  # noqa: E402
 from minicnn.threads import SETTINGS  # noqa: E402
 
 CONTESTANTS = ("minicnn", "pytorch", "pytorch-channels-last")

@@ -6,7 +6,6 @@ bench_epoch.py); Python then finds this module next to them. With --device gpu m
 PyTorch on 'cuda'; the timer then waits for the GPU before it reads the clock, since a GPU call returns as soon as its
 work is queued. Numba is only reported when it can be imported: a GPU machine may lack it.
 """
-import functools
 import os
 import platform
 import shlex
@@ -19,7 +18,8 @@ import numpy as np
 
 from minicnn.kernels.shapes import conv_output_size, pool_output_size
 from minicnn.backend import gpu_available, resolve_device
-from minicnn.threads import SETTINGS
+from minicnn.machine import (blas_description, cpu_model, gpu_description, numba_description, numpy_blas,
+                             thread_settings, usable_cores)
 
 WARMUP_ROUNDS = 2
 DEVICES = ("cpu", "gpu")
@@ -112,19 +112,6 @@ def set_tf32(torch, enabled):
 
 
 # ---------------------------------------------------------------------------------------------- the machine
-@functools.cache
-def numpy_blas():
-    """numpy's BLAS as threadpoolctl sees it: {'internal_api', 'version', 'architecture', 'num_threads', ...}, or None
-    when threadpoolctl is not installed. Cached from the first call, which import_torch makes before torch loads a
-    BLAS of its own into the process."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    pools = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
-    return pools[0] if pools else None
-
-
 def import_torch(enabled=True, device="cpu"):
     """The torch module, running on as many threads as numpy's BLAS, so both libraries get the same cores; None when
     disabled (--no-torch) or not installed, or, on device 'gpu', when this torch cannot use CUDA (said on stderr).
@@ -149,84 +136,18 @@ def import_torch(enabled=True, device="cpu"):
     return torch
 
 
-def usable_cores():
-    """The cores this process may run on (its affinity mask where the system has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
-def cpuinfo_field(name):
-    """The value of the first `name` line of /proc/cpuinfo (Linux), or None where there is none."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.split(":", 1)[0].strip() == name:
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
-
-
-def cpu_model():
-    """The CPU's model name and its widest vector instructions ('AMD EPYC, AVX-512'): OpenBLAS, Numba and oneDNN each
-    pick their kernels by the latter, so it tells two machines of the same name apart."""
-    name = cpuinfo_field("model name") or platform.processor() or "unknown CPU"
-    flags = set((cpuinfo_field("flags") or "").split())
-    vectors = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else None
-    return f"{name}, {vectors}" if vectors else name
-
-
-def numba_description():
-    """Numba's version and thread count, or why it is missing (a GPU machine needs no Numba)."""
-    try:
-        import numba
-    except ImportError as error:
-        return f"Numba not importable ({error})"
-    return f"Numba {numba.__version__}, {numba.get_num_threads()} threads"
-
-
-def gpu_description(torch=None):
-    """One line: the GPU, its driver and CUDA runtime, CuPy, and PyTorch's CUDA and cuDNN (when torch is used)."""
-    import cupy
-    properties = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
-    name = properties["name"]
-    name = name.decode() if isinstance(name, bytes) else name
-    memory = properties["totalGlobalMem"] / 2 ** 30
-    text = (f"{name}, {memory:.0f} GiB, driver {cuda_version(cupy.cuda.runtime.driverGetVersion())} | "
-            f"CuPy {cupy.__version__}, CUDA runtime {cuda_version(cupy.cuda.runtime.runtimeGetVersion())}")
-    if torch is not None:
-        text += f" | torch CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}"
-    return text
-
-
-def cuda_version(number):
-    """CUDA's integer version (12040) as text ('12.4')."""
-    return f"{number // 1000}.{number % 1000 // 10}"
-
-
 def machine_description(torch=None, device="cpu"):
     """One line: CPU, cores, Python, numpy and its BLAS, Numba, and torch (when used), each with its thread count;
-    on device 'gpu' a second line describes the GPU."""
-    blas = numpy_blas()
-    blas_text = (f"{blas['internal_api']} {blas['version']} ({blas_kernel(blas)}), {blas['num_threads']} threads"
-                 if blas else "BLAS unknown: threadpoolctl is not installed")
+    on device 'gpu' a second line describes the GPU, and torch's CUDA and cuDNN when torch is used."""
     torch_text = f"torch {torch.__version__}, {torch.get_num_threads()} threads" if torch else "torch not used"
     line = (f"{cpu_model()}, {usable_cores()} of {os.cpu_count()} cores usable | "
-            f"Python {platform.python_version()} | numpy {np.__version__}, {blas_text} | "
+            f"Python {platform.python_version()} | numpy {np.__version__}, {blas_description()} | "
             f"{numba_description()} | {torch_text} | {thread_settings()}")
     if device == "gpu":
-        line += f"  \nGPU: {gpu_description(torch)}"
+        line += f"  \nGPU: {gpu_description()}"
+        if torch is not None:
+            line += f" | torch CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}"
     return line
-
-
-def blas_kernel(blas):
-    """The kernel OpenBLAS runs ('SkylakeX'), and whether OPENBLAS_CORETYPE forced it rather than the CPU chose it."""
-    forced = os.environ.get("OPENBLAS_CORETYPE")
-    return f"{blas['architecture']}, forced by OPENBLAS_CORETYPE" if forced else blas["architecture"]
-
-
-def thread_settings():
-    """The variables minicnn/threads.py sets for the thread pools, as this process sees them."""
-    return ", ".join(f"{name}={os.environ.get(name, 'unset')}" for name in SETTINGS)
 
 
 def command_line():

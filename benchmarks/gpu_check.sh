@@ -3,8 +3,10 @@
 #
 #     bash benchmarks/gpu_check.sh [FER2013_FILE]
 #
-# Run it from the repository root. It installs nothing: the project is found through PYTHONPATH, and only NumPy, CuPy
-# and PyTorch are counted on (Numba, pandas, scikit-image and tqdm may be missing; the versions step says which are).
+# Run it from the repository root. It installs nothing: the checkout goes first on PYTHONPATH and imports as the
+# installed package does (minicnn/kernels and minicnn/solver are links to kernels/ and solver/), and only NumPy, CuPy
+# and PyTorch are counted on (Numba, pandas, scikit-image and tqdm may be missing; the versions step says which are,
+# and where minicnn was imported from).
 # FER2013 comes from $1, else $MINICNN_DATA, else .carry/fer2013_train_public.npz.xz; without it the training test
 # skips and the epoch benchmark fails, and the other steps still run. Every step has its own time limit, a failed
 # step does not stop the next one, and the exit status is the number of failed steps. With $OUT set, everything
@@ -13,6 +15,10 @@
 # Time limits in seconds, each overridable from the environment: VERSIONS_TIMEOUT (30), NVCC_TIMEOUT (45),
 # TESTS_TIMEOUT (200), TRAIN_TIMEOUT (90), EPOCH_TIMEOUT (150): under 9 minutes even if every step ran to its limit.
 # EPOCHS (2) sets how many epochs bench_epoch.py times; PYTHON (python3) the interpreter.
+#
+# QUICK=1 shrinks the steps to seconds (the dropout tests of test_gpu_kernels.py, two training steps of the shallow net
+# at batch 8, two epochs of 32 images): it tries the script itself, on a GPU or on the CuPy stand-in of the tests
+# (PYTHONPATH=tests/fake_cupy), and its figures mean nothing.
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -23,6 +29,15 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
 export MINICNN_DATA="$DATA"
 export MINICNN_CACHE=${MINICNN_CACHE:-/tmp/minicnn_cache}   # the parsed-data cache stays out of the repository
+if [ -n "${QUICK:-}" ]; then
+    GPU_TESTS=(tests/test_gpu_kernels.py -k dropout)
+    TRAIN_STEP=(--nets shallow --batch 8 --steps 2)
+    EPOCH=(--net shallow --batch 16 --epochs 2 --subset 32 --val-subset 32)
+else
+    GPU_TESTS=()
+    TRAIN_STEP=(--nets shallow deep --batch 128 --steps 10)
+    EPOCH=(--net deep --batch 128 --epochs "$EPOCHS")
+fi
 STEP_LOGS=$(mktemp -d)
 STEPS=()
 STATUS=()
@@ -95,6 +110,8 @@ try:
 except Exception as error:
     print("torch CUDA NOT USABLE:", f"{type(error).__name__}: {error}")
 import minicnn.layers, minicnn.models  # noqa: E401,F401  (the GPU path must import without the optional libraries)
+import minicnn.kernels.gpu
+print("minicnn from", minicnn.__file__, "and its kernels from", minicnn.kernels.gpu.__file__)
 print("imported by minicnn.layers and minicnn.models:",
       [name for name in ("numba", "pandas", "skimage", "tqdm", "matplotlib") if name in sys.modules] or "none of "
       "numba, pandas, skimage, tqdm, matplotlib")
@@ -112,11 +129,10 @@ main() {
         tests/test_cuda_source.py -k nvcc
     # A test file that cannot be collected here (a library missing) must not stop the GPU tests of the others.
     run_step "GPU tests" "${TESTS_TIMEOUT:-200}" "$PYTHON" -m pytest -m gpu -q -rs -p no:cacheprovider \
-        --continue-on-collection-errors
-    run_step "training step, batch 128" "${TRAIN_TIMEOUT:-90}" "$PYTHON" benchmarks/bench_train.py --device gpu \
-        --nets shallow deep --batch 128 --steps 10
-    run_step "one epoch, deep net" "${EPOCH_TIMEOUT:-150}" "$PYTHON" benchmarks/bench_epoch.py --device gpu \
-        --net deep --batch 128 --epochs "$EPOCHS" --data "$DATA"
+        --continue-on-collection-errors "${GPU_TESTS[@]}"
+    run_step "training step" "${TRAIN_TIMEOUT:-90}" "$PYTHON" benchmarks/bench_train.py --device gpu "${TRAIN_STEP[@]}"
+    run_step "one epoch" "${EPOCH_TIMEOUT:-150}" "$PYTHON" benchmarks/bench_epoch.py --device gpu "${EPOCH[@]}" \
+        --data "$DATA"
 
     local failed=0 index
     echo

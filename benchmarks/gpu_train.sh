@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Train the paper's deep net to the end on a GPU machine in one call, and bring the trained model back.
+# Train the paper's deep net (or, with ARCH=vgg, the VGG-style net and its recipe) to the end on a GPU machine in one
+# call, and bring the trained model back.
 #
-#     bash benchmarks/gpu_train.sh [FER2013_FILE]
+#     bash benchmarks/gpu_train.sh [FER2013_FILE]          ARCH=vgg bash benchmarks/gpu_train.sh
 #
 # Meant for the device tool: command "bash benchmarks/gpu_train.sh", carry [".carry"], timeout_s 600, after
 # `mkdir -p .carry && cp ../shared/data/fer2013_train_public.npz.xz .carry/`. Like gpu_check.sh it installs
-# nothing (the project is found through PYTHONPATH). FER2013 comes from $1, else $MINICNN_DATA, else
+# nothing (the checkout goes first on PYTHONPATH). FER2013 comes from $1, else $MINICNN_DATA, else
 # .carry/fer2013_train_public.npz.xz: Training and PublicTest, all that training and picking the best epoch need.
 # PrivateTest is not in that file; score the model on it afterwards, once, on a machine that has the full CSV:
 #     python examples/evaluate.py --model <files_at>/model_float16.npz --data ../shared/data/fer2013.csv.gz
@@ -14,11 +15,12 @@
 # checkpoints in $RUNS_DIR (default /tmp/minicnn_runs), outside $OUT: a deep-net checkpoint (72 MB) is larger than
 # what the device tool brings back. TRAIN_TIMEOUT (default 540 s) stops the training with SIGTERM, which ends the
 # running step and keeps the last epoch's checkpoint; a second call on the same (still warm) machine continues it
-# with --resume. EPOCHS (35) sets the epochs. Into $OUT (default ./gpu_run) go the log, history.json, config.json,
+# with --resume. EPOCHS sets the epochs (default: the recipe's, 35 for deep, 50 for vgg). Into $OUT (default ./gpu_run) go the log, history.json, config.json,
 # the plots and, once training has finished, report.json and model_float16.npz: the best model stored in float16
 # (9 MB; the float32 file, 18 MB, is over the tool's size limit), loadable like any minicnn model. TRAIN_ARGS adds
-# options to train_deep.py (a later --device wins): `TRAIN_ARGS="--device cpu --subset 256" EPOCHS=1 bash
-# benchmarks/gpu_train.sh` tries the whole script on a CPU machine in a minute.
+# options to train_deep.py (a later --device wins): `TRAIN_ARGS="--subset 256" EPOCHS=1 bash benchmarks/gpu_train.sh`
+# is the short mode, which tries the whole script in a minute or two, on a GPU or, with the CuPy stand-in of the tests
+# first on PYTHONPATH (PYTHONPATH=tests/fake_cupy), on a CPU machine.
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -26,7 +28,8 @@ PYTHON=${PYTHON:-python3}
 DATA=${1:-${MINICNN_DATA:-.carry/fer2013_train_public.npz.xz}}
 RUNS_DIR=${RUNS_DIR:-/tmp/minicnn_runs}
 OUT=${OUT:-gpu_run}
-RUN="$RUNS_DIR/deep"
+ARCH=${ARCH:-deep}
+RUN="$RUNS_DIR/$ARCH"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
 export MINICNN_CACHE=${MINICNN_CACHE:-/tmp/minicnn_cache}   # the parsed-data cache stays out of the repository
@@ -38,8 +41,10 @@ train() {
     echo "minicnn GPU training, $(date -u '+%Y-%m-%d %H:%M:%S UTC'), commit" \
         "$(git rev-parse --short HEAD 2>/dev/null || echo 'unknown'), data $DATA, ${resume[*]:-a new run}"
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || echo "nvidia-smi failed"
+    local epochs=()
+    [ -n "${EPOCHS:-}" ] && epochs=(--epochs "$EPOCHS")
     timeout --signal=TERM --kill-after=30 "${TRAIN_TIMEOUT:-540}" "$PYTHON" examples/train_deep.py --device gpu \
-        --data "$DATA" --runs-dir "$RUNS_DIR" --epochs "${EPOCHS:-35}" --no-progress "${resume[@]}" ${TRAIN_ARGS:-}
+        --arch "$ARCH" --data "$DATA" --runs-dir "$RUNS_DIR" --no-progress "${epochs[@]}" "${resume[@]}" ${TRAIN_ARGS:-}
 }
 
 bring_back() {

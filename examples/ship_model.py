@@ -25,6 +25,16 @@ from minicnn.cli import run_script
 
 FLOAT16_TOLERANCE = 0.001     # the largest change of PublicTest accuracy that float16 storage may cause
 SCORED_SPLITS = ("PublicTest", "PrivateTest")
+TERMS_OF_USE = f"""## Terms of use
+minicnn's code is under the MIT licence (LICENSE in the repository), which does not cover FER2013. This model's
+weights were learnt from FER2013, whose images were found on the web by image search. Kaggle distributes the data
+set for its "Challenges in Representation Learning: Facial Expression Recognition Challenge" under the
+competition's rules and Kaggle's terms of use, and each image belongs to its owner:
+{data.KAGGLE_URL}/rules
+Read those terms before you use or pass on this model, above all for anything beyond research and teaching. Cite
+FER2013's report (Goodfellow et al., 2013, arXiv:1307.0414) and the paper (Alizadeh and Fazel, 2017,
+arXiv:1704.06756) with the model: CITATION.cff in the repository lists both.
+"""
 
 
 def parse_arguments(argv=None):
@@ -157,7 +167,8 @@ FER2013 holds web images of posed and spontaneous faces, mostly frontal, labelle
 are wrong and some images are not faces (see the data README). The model has seen nothing else: expect lower
 accuracy on other cameras, ages, skin tones and head poses, and on disgust (1.5% of the training images). It reads
 an expression, not an emotion a person feels; do not use it to make decisions about people.
-"""
+
+{TERMS_OF_USE}"""
 
 
 def main(argv=None):

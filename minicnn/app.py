@@ -1,6 +1,6 @@
 """The page: emotions on photos and from a webcam, in a browser on this machine.
 
-    python examples/app.py [--port 8000] [--model runs/deep/model.npz] [--host 127.0.0.1]
+    minicnn serve [--port 8000] [--model runs/deep/model.npz] [--host 127.0.0.1]    (or python examples/app.py)
 
 needs the [app] extra (`pip install -e ".[app]"`: Starlette and uvicorn). One hand-written page
 (minicnn/app_static/) talks to three routes, and everything it shows comes from minicnn.faces and
@@ -174,9 +174,9 @@ async def _body(request):
 
 
 # ---------------------------------------------------------------------------------------------- the command
-def parse_arguments(argv=None):
-    parser = argparse.ArgumentParser(description="Serve a page that reads the emotions of the faces on photos and "
-                                                 "from a webcam, in a browser.")
+def parse_arguments(argv=None, prog=None):
+    parser = argparse.ArgumentParser(prog=prog, description="Serve a page that reads the emotions of the faces on "
+                                                            "photos and from a webcam, in a browser.")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="default: %(default)s; 0 picks a free one")
     parser.add_argument("--host", default="127.0.0.1",
                         help="the address to listen on (default: %(default)s, this machine only; 0.0.0.0 opens the "
@@ -203,9 +203,10 @@ def listening_socket(host, port):
     return listener
 
 
-def main(argv=None):
-    """Load the model, listen on --host:--port and serve the page until Ctrl-C. Returns the exit status."""
-    arguments = parse_arguments(argv)
+def main(argv=None, prog=None):
+    """Load the model, listen on --host:--port and serve the page until Ctrl-C (`minicnn serve`; prog: the name its
+    --help shows). Returns the exit status."""
+    arguments = parse_arguments(argv, prog)
     if MISSING_EXTRA:
         print(f"error: the page needs the [app] extra ({MISSING_EXTRA} is not installed): "
               f"pip install -e \".[app]\"", file=sys.stderr)

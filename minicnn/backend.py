@@ -29,6 +29,10 @@ def _import_cupy():
     return _cupy
 
 
+class GPUUnavailableError(RuntimeError):
+    """The GPU was asked for, but cupy is not installed or sees no usable CUDA device."""
+
+
 def gpu_available():
     """True when cupy is installed and a CUDA device is usable."""
     return _import_cupy() is not None
@@ -40,13 +44,13 @@ def default_device():
 
 
 def resolve_device(device):
-    """Turn 'cpu', 'gpu' or 'auto' into 'cpu' or 'gpu'; 'gpu' without a usable GPU is an error."""
+    """Turn 'cpu', 'gpu' or 'auto' into 'cpu' or 'gpu'; 'gpu' without a usable GPU is a GPUUnavailableError."""
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
     if device == "auto":
         return "gpu" if gpu_available() else "cpu"
     if device == "gpu" and not gpu_available():
-        raise RuntimeError("device 'gpu' was asked for, but cupy is not installed or no CUDA device is usable; "
+        raise GPUUnavailableError("device 'gpu' was asked for, but cupy is not installed or no CUDA device is usable; "
                            "install minicnn[cuda12] or minicnn[cuda13], or use device 'cpu'")
     return device
 

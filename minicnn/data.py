@@ -112,12 +112,12 @@ def load_fer2013(path, cache=True):
     if not cache or kind == 'npz':  # a plain .npz loads as fast as a cache would
         return _read_source(path, kind)
     key = _source_key(path)
-    for cache_file in _cache_files(path):
+    for cache_file in cache_files(path):
         dataset = _read_cache(cache_file, key)
         if dataset is not None:
             return dataset
     dataset = _read_source(path, kind)
-    _write_cache(dataset, key, _cache_files(path))
+    _write_cache(dataset, key, cache_files(path))
     return dataset
 
 
@@ -427,8 +427,8 @@ def _check_codes(codes, n, n_values, array_name, name):
 # The cache
 # ----------------------------------------------------------------------------------------------------------------
 
-def _cache_files(path):
-    """Where the cache of source path may live, in order of preference."""
+def cache_files(path):
+    """Where the cache of source path (a Path) may live, in order of preference (`minicnn info` shows them)."""
     path = path.resolve()
     user_file = cache_root() / 'data' / f"{path.name}-{hashlib.sha1(str(path).encode()).hexdigest()[:12]}.npz"
     if os.environ.get('MINICNN_CACHE'):

@@ -15,7 +15,7 @@ from minicnn import models
 
 class Ensemble:
     """The average of models' probabilities, with a ConvNet's interface for using a trained model: mean_image,
-    hog_dim, info, probabilities, predict (and their test-time augmentation options).
+    hog_dim, info, to, probabilities, predict (and their test-time augmentation options).
 
     models: ConvNets (models.load) that take the same images (input_dim) and classes, each with the mean image it
     was trained on. Inputs are centred on the first member's mean image; each member gets them re-centred on its own
@@ -40,6 +40,12 @@ class Ensemble:
     def load(cls, paths):
         """The ensemble of the model files at paths (each read by models.load, which names a bad file)."""
         return cls([models.load(path) for path in paths], names=[str(path) for path in paths])
+
+    def to(self, device):
+        """Move every member to 'cpu' or 'gpu' (or 'auto'), as ConvNet.to does; returns the ensemble."""
+        for member in self.members:
+            member.to(device)
+        return self
 
     def probabilities(self, X, batch_size=256, mirror=False, crops=False):
         """X: (N, C, H, W) centred on self.mean_image -> (N, num_classes), the mean of the members' probabilities;

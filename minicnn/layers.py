@@ -23,6 +23,7 @@ COLUMNS_CHUNK_BYTES = 8 * 2 ** 20   # im2col columns unfolded at once on the CPU
 WINOGRAD_CHUNK_BYTES = 64 * 2 ** 20   # Winograd's transformed tiles and products held at once; see _winograd_chunks
 CONV_ALGORITHMS = ("auto", "im2col", "winograd")
 WINOGRAD_MIN_CHANNELS = 32          # 'auto' takes Winograd from this many input channels on; see conv_algorithm
+BATCHNORM_EPS = 1e-5                # batch norm's eps when bn_param has none: out = (x - mean) / sqrt(var + eps)
 
 
 def _kernels(x):
@@ -318,7 +319,7 @@ def batchnorm_settings(x, gamma, beta, bn_param, function):
         xp = get_array_module(x)
         bn_param["running_mean"] = xp.zeros(channels, dtype=x.dtype)
         bn_param["running_var"] = xp.ones(channels, dtype=x.dtype)
-    return mode, bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    return mode, bn_param.get("eps", BATCHNORM_EPS), bn_param.get("momentum", 0.9)
 
 
 def update_running_statistics(bn_param, mean, var, momentum):

@@ -24,7 +24,11 @@ from minicnn.kernels.shapes import pool_output_size
 NUM_CLASSES = 7
 MODEL_FORMAT = "minicnn-convnet-1"
 SCORES_WEIGHT_SCALE = 1e-2
-PRETRAINED_MODEL = Path(__file__).with_name("pretrained") / "fer2013_deep.npz"
+PRETRAINED_FOLDER = Path(__file__).with_name("pretrained")
+# The models that ship with minicnn, by name (pretrained(name)), and the one pretrained() returns.
+PRETRAINED_FILES = {"paper-deep": "fer2013_deep.npz"}
+DEFAULT_PRETRAINED = "paper-deep"
+PRETRAINED_MODEL = PRETRAINED_FOLDER / PRETRAINED_FILES[DEFAULT_PRETRAINED]
 
 
 @dataclass
@@ -412,13 +416,23 @@ def _read_info(path, arrays):
     return info
 
 
-def pretrained():
-    """The deep net trained on FER2013 that ships with minicnn (minicnn/pretrained/, model card in MODEL_CARD.md
-    there) -> ConvNet on the CPU, ready to predict 48x48 grey faces; model.info says how it was trained and scored."""
-    if not PRETRAINED_MODEL.is_file():
-        raise ValueError(f"{PRETRAINED_MODEL}: this installation of minicnn holds no pretrained model; train one with "
+def pretrained(name=None):
+    """A model trained on FER2013 that ships with minicnn (minicnn/pretrained/, each with its model card) -> ConvNet
+    on the CPU, ready to predict 48x48 grey faces; model.info says how it was trained and scored.
+
+    name: one of PRETRAINED_FILES ('paper-deep': the paper's deep net, which the paper's tables refer to), or None
+    for the default, the most accurate one (DEFAULT_PRETRAINED).
+    """
+    if name is None:
+        path = PRETRAINED_MODEL
+    elif name in PRETRAINED_FILES:
+        path = PRETRAINED_FOLDER / PRETRAINED_FILES[name]
+    else:
+        raise ValueError(f"no pretrained model is named {name!r}; minicnn ships {sorted(PRETRAINED_FILES)}")
+    if not path.is_file():
+        raise ValueError(f"{path}: this installation of minicnn holds no pretrained model; train one with "
                          "examples/train_deep.py and load it with minicnn.models.load(path)")
-    return load(PRETRAINED_MODEL)
+    return load(path)
 
 
 def _check_shapes(path, prefix, found, expected, exact):

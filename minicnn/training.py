@@ -1,5 +1,6 @@
-"""One training run, end to end, and its command line: examples/train_shallow.py, train_deep.py and train_hybrid.py
-call train(), examples/cross_validate.py builds on the pieces.
+"""One training run, end to end, and its command line: `minicnn train` (minicnn/commands/train.py, which
+examples/train_shallow.py, train_deep.py and train_hybrid.py run too) calls train(), examples/cross_validate.py builds
+on the pieces.
 
 Three recipes (RECIPES): the paper's shallow and deep nets (Adam, x0.95 per epoch, random mirroring), and minicnn's
 VGG-style net (train_deep.py --arch vgg) with the methods that took FER2013 past the paper: SGD with Nesterov
@@ -22,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from minicnn import data, evaluation, models, plots
+from minicnn import data, evaluation, machine, models, plots
 from minicnn.augmentation import standard_augmentation
+from minicnn.backend import GPUUnavailableError, resolve_device
 from minicnn.preprocessing import random_flip
 from minicnn.solver import (Solver, TrainingDiverged, TrainingInterrupted, data_parallel, previous_checkpoint,
                             schedules)
@@ -38,6 +40,7 @@ RECIPES = {
                 weight_decay=5e-4, label_smoothing=0.1, augment=1.0),
 }
 ARCHITECTURES = ["deep", "vgg"]     # train_deep.py --arch
+HYBRID_DEPTHS = ["shallow", "deep"]  # train_hybrid.py --depth
 PRESETS = {"shallow": models.shallow_net, "deep": models.deep_net, "vgg": models.vgg_net}
 # --optimizer: the update rule and its settings besides the learning rate.
 OPTIMIZERS = {"adam": ("adam", {}), "sgd": ("sgd", {}), "momentum": ("sgd_momentum", {"momentum": 0.9}),
@@ -45,10 +48,11 @@ OPTIMIZERS = {"adam": ("adam", {}), "sgd": ("sgd", {}), "momentum": ("sgd_moment
 SCHEDULES = ("exponential", "step", "cosine", "plateau")
 
 
-def training_parser(description, epochs, name):
+def training_parser(description, epochs, name, prog=None):
     """An ArgumentParser holding the options that every script training on FER2013 shares: the data, the schedule
-    (all but the learning rate and L2 strength), the device and where the run goes."""
-    parser = argparse.ArgumentParser(description=description)
+    (all but the learning rate and L2 strength), the device and where the run goes. prog: the command's name in
+    --help (None: the script's file name)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--data", help="fer2013.csv(.gz), fer2013.tar.gz, an image folder or a minicnn .npz(.xz) "
                                        "(default: $MINICNN_DATA, else data/fer2013.csv)")
     parser.add_argument("--epochs", type=int, default=epochs, help="default: %(default)s")
@@ -82,19 +86,26 @@ def training_parser(description, epochs, name):
     return parser
 
 
-def parse_arguments(depth, hybrid, argv=None):
-    """The options of a run of the `depth` net ('shallow', 'deep' or 'vgg'), with its recipe as defaults."""
+def net_name(depth, hybrid=False):
+    """What a run of the `depth` net trains, in words: "the paper's hybrid deep network"."""
+    if depth == "vgg":
+        return "minicnn's VGG-style network"
+    return f"the paper's {'hybrid ' if hybrid else ''}{depth} network"
+
+
+def parse_arguments(depth, hybrid, argv=None, prog=None):
+    """The options of a run of the `depth` net ('shallow', 'deep' or 'vgg'), with its recipe as defaults; prog as in
+    training_parser."""
     recipe = RECIPES[depth]
-    kind = "minicnn's VGG-style" if depth == "vgg" else f"the paper's {'hybrid ' if hybrid else ''}{depth}"
-    parser = training_parser(f"Train {kind} network on FER2013.", recipe["epochs"],
-                             f"{'hybrid_' if hybrid else ''}{depth}")
+    parser = training_parser(f"Train {net_name(depth, hybrid)} on FER2013.", recipe["epochs"],
+                             f"{'hybrid_' if hybrid else ''}{depth}", prog)
     parser.set_defaults(**{key: value for key, value in recipe.items() if key not in ("lr", "reg", "epochs")})
     parser.add_argument("--lr", type=float, default=recipe["lr"], help="learning rate (default: %(default)s)")
     parser.add_argument("--reg", type=float, default=recipe["reg"], help="L2 strength (default: %(default)s)")
-    # --depth and --arch are chosen before this parser runs (train_hybrid.py, train_deep.py), since the defaults
-    # above depend on them; they are declared again here for --help.
+    # --depth and --arch are chosen before this parser runs (minicnn/commands/train.py), since the defaults above
+    # depend on them; they are declared again here for --help.
     if hybrid:
-        parser.add_argument("--depth", choices=["shallow", "deep"], default=depth,
+        parser.add_argument("--depth", choices=HYBRID_DEPTHS, default=depth,
                             help="the conv part: the paper's shallow or deep net (default: shallow)")
     elif depth in ARCHITECTURES:
         parser.add_argument("--arch", choices=ARCHITECTURES, default=depth,
@@ -216,17 +227,8 @@ def _earlier_epoch_seconds(history_path):
 def machine_description():
     """What the run ran on, for its config.json: the processor, its cores, Python and NumPy."""
     import platform
-    return (f"{_processor_name() or platform.machine()}, {os.cpu_count()} cores, Python "
+    return (f"{machine.cpuinfo_field('model name') or platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}, NumPy {np.__version__}")
-
-
-def _processor_name():
-    """The processor's model name from /proc/cpuinfo on Linux ('AMD EPYC ...'), else None."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            return next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), None)
-    except OSError:
-        return None
 
 
 def kept_checkpoint(solver, checkpoint):
@@ -236,9 +238,10 @@ def kept_checkpoint(solver, checkpoint):
     return f"The checkpoint of epoch {solver.checkpoint_epoch}, the last good one, is {checkpoint}."
 
 
-def train(depth, hybrid=False, argv=None):
-    """Parse the command line, train, save the best model and its validation report. Returns the exit status."""
-    arguments = parse_arguments(depth, hybrid, argv)
+def train(depth, hybrid=False, argv=None, prog=None):
+    """Parse the command line (argv, None: sys.argv[1:]), train, save the best model and its validation report.
+    Returns the exit status. prog: the command's name in --help (None: the script's file name)."""
+    arguments = parse_arguments(depth, hybrid, argv, prog)
     parallel, problem = start_data_parallel(arguments)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -261,12 +264,14 @@ def train_run(depth, hybrid, arguments, parallel=None):
     if not is_root:
         arguments = argparse.Namespace(**{**vars(arguments), "quiet": True})
     try:
+        resolve_device(arguments.device)  # a missing GPU is said at once, before the data is read
         splits = load_data(arguments, hybrid)
         model = build_model(depth, hybrid, arguments)
         solver = make_solver(model, splits, arguments, hybrid, checkpoint_path=checkpoint if is_root else None,
                              resume=checkpoint if arguments.resume else None,
                              on_epoch_end=epoch_writer(run_dir) if is_root else None, data_parallel=parallel)
-    except (data.DataNotFoundError, ValueError) as error:  # no data, a malformed file, a checkpoint that misfits
+    except (data.DataNotFoundError, GPUUnavailableError, ValueError) as error:
+        # no data or no GPU, a malformed file, a checkpoint that misfits
         print(f"error: {error}", file=sys.stderr)
         return 2
     model.mean_image = splits["mean_image"]

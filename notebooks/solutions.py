@@ -126,3 +126,16 @@ def saliency(model, images, classes):
     dscores = np.zeros_like(outputs[-1])
     dscores[np.arange(len(images)), classes] = 1
     return np.abs(visualize.backward(model, dscores, caches)).max(axis=1)
+
+
+# ------------------------------------------------------------------------------- notebook 8: beyond the paper
+def smoothed_softmax_loss(scores, y, smoothing):
+    """scores: (N, K), y: (N,) labels, smoothing: eps -> (loss, dscores (N, K)) against the targets
+    (1 - eps) * onehot(y) + eps / K."""
+    N, K = scores.shape
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    probabilities = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    targets = np.full((N, K), smoothing / K)
+    targets[np.arange(N), y] += 1 - smoothing
+    loss = -np.sum(targets * np.log(probabilities)) / N
+    return loss, (probabilities - targets) / N

@@ -1,122 +1,34 @@
-"""The CUDA kernels of kernels/cuda/*.cu and their wrappers in kernels/gpu.py, tested on a machine without a GPU.
+"""The CUDA kernels of kernels/cuda/*.cu, launched through their wrappers in kernels/gpu.py, against plain loops and
+the dropout hash written out below; then the sources as CUDA sees them.
 
-kernels/cuda/host_shim.h turns the .cu files into plain C++ (one "thread" walks each grid-stride loop), so g++ builds
-them into a shared library that ctypes loads. minicnn.kernels.gpu then runs unchanged on numpy arrays, with only its
-kernel loader swapped for that library, and every kernel is compared with plain loops written out below, and with the
-Numba kernels of minicnn.kernels.cpu when they can be imported. A last group compiles each .cu file with nvcc, so a
-mistake that only CUDA rejects fails here too.
+The kernels run on the device (marked gpu): on a GPU with CuPy, and on a machine without one on the CuPy stand-in
+(tests/fake_cupy, see conftest.py), which builds the .cu files with the host compiler through kernels/cuda/host_shim.h
+and runs every thread of each launch. test_gpu_kernels.py compares the same kernels with their Numba twins. A last
+group compiles each .cu file with nvcc, so a mistake that only CUDA rejects fails here too.
 """
-import ctypes
 import itertools
-import re
 import shutil
 import subprocess
 
 import numpy as np
 import pytest
 
-from kernel_cases import (CONV_CASES, DTYPES, POOL_CASES, TOLERANCES, assert_same_im2col_and_col2im,
-                          assert_same_max_pool, case_id, image_without_ties, random_image)
+from device_helpers import OnGpu, gpu_test
+from kernel_cases import CONV_CASES, DTYPES, POOL_CASES, TOLERANCES, case_id, image_without_ties, random_image
 from minicnn.kernels import gpu
 
 CUDA_SOURCES = sorted(gpu.CUDA_SOURCES.glob("*.cu"))
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The host build: the .cu files compiled by g++, each kernel called the way cupy calls a RawKernel.
-
-# C types of kernel parameters, as numpy types: what a pointer points to, and what a scalar must be passed as.
-POINTER_DTYPES = {"float": np.float32, "double": np.float64, "int": np.int32}
-SCALAR_TYPES = {
-    "int": (np.int32, ctypes.c_int),
-    "long long": (np.int64, ctypes.c_longlong),
-    "double": (np.float64, ctypes.c_double),
-    "unsigned long long": (np.uint64, ctypes.c_ulonglong),
-}
-KERNEL_SIGNATURE = re.compile(r'extern "C" __global__ void (\w+)\(([^)]*)\)')
-
-
-def kernel_signatures(source):
-    """{kernel name: [(C base type, is a pointer, parameter name), ...]} for the extern "C" kernels of a .cu file."""
-    signatures = {}
-    for match in KERNEL_SIGNATURE.finditer(source.read_text()):
-        parameters = []
-        for parameter in match.group(2).split(","):
-            type_text, name = parameter.rsplit(maxsplit=1)
-            base = type_text.replace("const", "").replace("*", "").strip()
-            parameters.append((base, type_text.endswith("*"), name))
-        signatures[match.group(1)] = parameters
-    return signatures
-
-
-class HostKernel:
-    """One kernel of the host library, called like a cupy RawKernel: kernel(grid, block, args).
-
-    A raw kernel takes whatever bytes it is given, so this stand-in checks each argument against the kernel's C
-    signature: an array must be C-contiguous with the element type of its pointer, a scalar must already have the
-    numpy type of its C type (numpy.int32 for int, ...). The grid is not needed: one call walks the whole loop.
-    """
-
-    def __init__(self, function, name, parameters):
-        self.function = function
-        self.name = name
-        self.parameters = parameters
-
-    def __call__(self, grid, block, args):
-        assert len(args) == len(self.parameters), f"{self.name}: {len(args)} arguments for {len(self.parameters)}"
-        converted = []
-        for value, (base, is_pointer, name) in zip(args, self.parameters):
-            if is_pointer:
-                assert isinstance(value, np.ndarray) and value.dtype == POINTER_DTYPES[base], \
-                    f"{self.name}: {name} must be a {np.dtype(POINTER_DTYPES[base])} array, got {value!r}"
-                assert value.flags.c_contiguous, f"{self.name}: {name} is not C-contiguous"
-                converted.append(ctypes.c_void_p(value.ctypes.data))
-            else:
-                numpy_type, c_type = SCALAR_TYPES[base]
-                assert type(value) is numpy_type, \
-                    f"{self.name}: {name} is a C {base}, so it must be passed as {numpy_type.__name__}, got {value!r}"
-                converted.append(c_type(value.item()))
-        self.function(*converted)
-
-
-@pytest.fixture(scope="session")
-def host_kernels(tmp_path_factory):
-    """{source file name: {kernel name: HostKernel}} from the .cu files built with g++ as one shared library."""
-    if shutil.which("g++") is None:
-        pytest.skip("g++ is not on PATH, so the CUDA sources cannot be built for the host")
-    library_path = tmp_path_factory.mktemp("cuda_host") / "libminicnn_cuda_host.so"
-    command = ["g++", "-x", "c++", "-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
-               *map(str, CUDA_SOURCES), "-o", str(library_path)]
-    build = subprocess.run(command, capture_output=True, text=True)
-    assert build.returncode == 0, f"{' '.join(command)}\n{build.stderr}"
-    library = ctypes.CDLL(str(library_path))
-    return {source.name: {name: HostKernel(getattr(library, name), name, parameters)
-                          for name, parameters in kernel_signatures(source).items()}
-            for source in CUDA_SOURCES}
-
-
-@pytest.fixture(scope="session")
-def kernels(host_kernels):
-    """minicnn.kernels.gpu, taking its kernels from the host library instead of compiling them with cupy.RawModule."""
-    def host_kernel(source, name, dtype):
-        return host_kernels[source][f"{name}_{gpu.DTYPE_SUFFIXES[np.dtype(dtype)]}"]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(gpu, "_kernel", host_kernel)
-        yield gpu
-
+# The kernels as they run: minicnn.kernels.gpu on the device, called with numpy arrays.
 
 @pytest.fixture(scope="module")
-def cpu_kernels():
-    """minicnn.kernels.cpu (the Numba twins), or a skip when it cannot be imported yet."""
-    try:
-        from minicnn.kernels import cpu
-    except ModuleNotFoundError as error:
-        if error.name not in ("minicnn.kernels.cpu", "numba"):
-            raise
-        pytest.skip(f"minicnn.kernels.cpu cannot be imported ({error}), so the CUDA kernels are checked against the "
-                    f"NumPy references only")
-    return cpu
+def kernels():
+    """minicnn.kernels.gpu taking and returning numpy arrays, its kernels launched on the device: CuPy's, or on a
+    machine without a GPU the stand-in's (tests/fake_cupy), which builds the .cu files with the host compiler."""
+    import cupy
+    return OnGpu(cupy, gpu)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -195,6 +107,7 @@ def reference_uniform(seed, i):
 # ---------------------------------------------------------------------------------------------------------------
 # im2col and col2im
 
+@gpu_test
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
 def test_im2col_matches_reference(kernels, case, dtype):
@@ -205,6 +118,7 @@ def test_im2col_matches_reference(kernels, case, dtype):
     np.testing.assert_array_equal(cols, reference_im2col(x, kernel_height, kernel_width, pad, stride))
 
 
+@gpu_test
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
 def test_col2im_matches_reference_and_repeats_bit_for_bit(kernels, case, dtype):
@@ -219,6 +133,7 @@ def test_col2im_matches_reference_and_repeats_bit_for_bit(kernels, case, dtype):
     assert dx.tobytes() == again.tobytes()
 
 
+@gpu_test
 @pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
 def test_col2im_is_the_adjoint_of_im2col(kernels, case):
     """<im2col(x), y> == <x, col2im(y)>: col2im is exactly the gradient of im2col."""
@@ -230,6 +145,7 @@ def test_col2im_is_the_adjoint_of_im2col(kernels, case):
     assert np.isclose(np.sum(cols * y), np.sum(x * dx), rtol=1e-12)
 
 
+@gpu_test
 def test_im2col_and_col2im_accept_arrays_that_are_not_c_contiguous(kernels):
     x = random_image((5, 7, 3, 2), np.float64).transpose(3, 2, 1, 0)  # (2, 3, 7, 5), Fortran order
     np.testing.assert_array_equal(kernels.im2col(x, 3, 3, 1, 2), reference_im2col(x, 3, 3, 1, 2))
@@ -237,15 +153,12 @@ def test_im2col_and_col2im_accept_arrays_that_are_not_c_contiguous(kernels):
     np.testing.assert_allclose(kernels.col2im(cols, x.shape, 3, 3, 1, 2), reference_col2im(cols, x.shape, 3, 3, 1, 2))
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
-def test_im2col_and_col2im_match_kernels_cpu(kernels, cpu_kernels, case, dtype):
-    assert_same_im2col_and_col2im(kernels, cpu_kernels, case, dtype)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Max pooling
 
+@gpu_test
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", POOL_CASES, ids=case_id)
 def test_max_pool_forward_matches_reference(kernels, case, dtype):
@@ -258,6 +171,7 @@ def test_max_pool_forward_matches_reference(kernels, case, dtype):
     np.testing.assert_array_equal(argmax, expected_argmax)
 
 
+@gpu_test
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_max_pool_forward_picks_the_first_of_tied_maxima(kernels, dtype):
     x = np.random.default_rng(3).integers(0, 3, size=(2, 3, 7, 8)).astype(dtype)  # windows full of ties
@@ -267,6 +181,7 @@ def test_max_pool_forward_picks_the_first_of_tied_maxima(kernels, dtype):
     np.testing.assert_array_equal(argmax, expected_argmax)
 
 
+@gpu_test
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", POOL_CASES, ids=case_id)
 def test_max_pool_backward_matches_reference_and_repeats_bit_for_bit(kernels, case, dtype):
@@ -280,11 +195,6 @@ def test_max_pool_backward_matches_reference_and_repeats_bit_for_bit(kernels, ca
     assert dx.tobytes() == again.tobytes()
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", POOL_CASES, ids=case_id)
-def test_max_pool_matches_kernels_cpu(kernels, cpu_kernels, case, dtype):
-    N, C, H, W, pool_height, pool_width, stride = case
-    assert_same_max_pool(kernels, cpu_kernels, image_without_ties((N, C, H, W), dtype), pool_height, pool_width, stride)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -297,6 +207,7 @@ def test_python_splitmix64_gives_the_published_values():
                        16408922859458223821]
 
 
+@gpu_test
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
 @pytest.mark.parametrize("seed", [0, 7, 2 ** 64 - 1])
@@ -309,6 +220,7 @@ def test_dropout_mask_follows_the_python_hash(kernels, seed, p, dtype):
     np.testing.assert_array_equal(out, x * mask)
 
 
+@gpu_test
 def test_dropout_keeps_an_element_whose_draw_equals_p(kernels):
     seed = 11
     draw = reference_uniform(seed, 0)
@@ -319,6 +231,7 @@ def test_dropout_keeps_an_element_whose_draw_equals_p(kernels):
     assert mask[0] == 0
 
 
+@gpu_test
 def test_dropout_draws_the_same_mask_in_float32_and_float64(kernels):
     """p = 0.1 is not a float32; comparing in double keeps the two dtypes (and the CPU) in step."""
     x = np.ones(100_000)
@@ -327,20 +240,13 @@ def test_dropout_draws_the_same_mask_in_float32_and_float64(kernels):
     np.testing.assert_array_equal(mask64 == 0, mask32 == 0)
 
 
+@gpu_test
 @pytest.mark.parametrize("p", [0.0, 0.25, 0.5, 0.8])
 def test_dropout_drops_a_fraction_p(kernels, p):
     _, mask = kernels.dropout_forward(np.ones(1_000_000, dtype=np.float32), p, 2024)
     assert abs(np.mean(mask == 0) - p) < 0.003  # about 6 standard deviations of the fraction at p = 0.5
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("seed", [0, 123456789, 2 ** 64 - 1])
-def test_dropout_matches_kernels_cpu(kernels, cpu_kernels, seed, dtype):
-    x = random_image((4, 3, 6, 5), dtype)
-    out, mask = kernels.dropout_forward(x, 0.3, seed)
-    cpu_out, cpu_mask = cpu_kernels.dropout_forward(x, 0.3, seed)
-    np.testing.assert_array_equal(mask, cpu_mask)
-    np.testing.assert_array_equal(out, cpu_out)
 
 
 # ---------------------------------------------------------------------------------------------------------------

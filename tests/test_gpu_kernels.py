@@ -17,8 +17,10 @@ pytestmark = [
                                                     "(minicnn.backend.gpu_available() is False)"),
 ]
 
-# The shared cases, plus a training-sized batch: many blocks, every thread of the grid-stride loop busy.
-GPU_CONV_CASES = CONV_CASES + [(64, 32, 48, 48, 3, 3, 1, 1)]
+# The shared cases, plus cases with more elements than a launch has threads (gpu.MAX_BLOCKS * THREADS_PER_BLOCK,
+# about a million): every block busy, and the grid-stride loops go round again (im2col's 1.3 million columns entries,
+# max pooling's 1.2 million outputs).
+GPU_CONV_CASES = CONV_CASES + [(16, 16, 24, 24, 3, 3, 1, 1)]
 GPU_POOL_CASES = POOL_CASES + [(64, 32, 48, 48, 2, 2, 2)]
 
 

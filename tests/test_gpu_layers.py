@@ -17,12 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from device_helpers import OnGpu, biases_before_batchnorm, gpu_test, on_gpu
 from kernel_cases import LAYER_CONV_CASES, LAYER_POOL_CASES
-from minicnn import layer_checks, layer_utils, layers, models
+from minicnn import augmentation, layer_checks, layer_utils, layers, models, winograd
 from minicnn.kernels import reference
-from minicnn.backend import gpu_available, is_gpu_array, to_numpy
+from minicnn.backend import is_gpu_array, to_numpy
 from minicnn.gradient_check import GRADIENT_TOLERANCE
 from minicnn.models import AffineLayer, ConvLayer, ConvNet
+from minicnn.solver import optim
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPOSITORY.parent / "shared" / "data"
@@ -31,14 +33,8 @@ DTYPES = [np.float32, np.float64]
 # The shared layer cases, plus the deep net's second conv at a batch of 16 and its first pooling.
 CONV_CASES = LAYER_CONV_CASES + [((16, 64, 24, 24), (128, 64, 5, 5), 1, 2)]
 POOL_CASES = LAYER_POOL_CASES + [((16, 64, 48, 48), 2, 2, 2)]
-SHALLOW_TRAINING_IMAGES, VALIDATION_IMAGES = 512, 512
-
-
-def gpu_test(function):
-    """Mark a test gpu, and skip it with the reason when no GPU is usable."""
-    needs_gpu = pytest.mark.skipif(not gpu_available(), reason="needs cupy and a usable CUDA device "
-                                                              "(minicnn.backend.gpu_available() is False)")
-    return pytest.mark.gpu(needs_gpu(function))
+# Enough for the shallow net to learn in two epochs of minibatches of 32, few enough for the CuPy stand-in (the CPU).
+SHALLOW_TRAINING_IMAGES, VALIDATION_IMAGES = 128, 128
 
 
 # get_state() entries that are plain counters kept on the host, not arrays of the model's device.
@@ -76,43 +72,24 @@ def cupy():
 # ---------------------------------------------------------------------------------------------------------------
 # Helpers
 
-def on_gpu(cupy, value):
-    """value with every numpy array in it (also inside tuples, lists and dicts, which are copied) put on the GPU."""
-    if isinstance(value, np.ndarray):
-        return cupy.asarray(value)
-    if isinstance(value, dict):
-        return {key: on_gpu(cupy, item) for key, item in value.items()}
-    if isinstance(value, (tuple, list)):
-        return type(value)(on_gpu(cupy, item) for item in value)
-    return value
-
-
-def on_host(value):
-    """value with every GPU array in it (also inside tuples and lists) copied to the host."""
-    if is_gpu_array(value):
-        return to_numpy(value)
-    if isinstance(value, (tuple, list)):
-        return type(value)(on_host(item) for item in value)
-    return value
-
-
-def assert_close(name, ours, reference):
+def assert_close(name, ours, reference, scale=None):
     """ours (a GPU array) equals reference (numpy) in shape and dtype, and in value to the dtype's tolerance relative
-    to the largest reference value; on failure numpy prints both side by side."""
+    to scale (default: the largest reference value); on failure numpy prints both side by side."""
     assert is_gpu_array(ours), f"{name}: the GPU result is a {type(ours).__name__}, not a cupy array"
     ours, reference = to_numpy(ours), np.asarray(reference)
     assert ours.shape == reference.shape, f"{name}: GPU shape {ours.shape}, numpy shape {reference.shape}"
     assert ours.dtype == reference.dtype, f"{name}: GPU dtype {ours.dtype}, numpy dtype {reference.dtype}"
     tolerance = TOLERANCES[reference.dtype]
-    scale = float(np.abs(reference).max(initial=0.0))
+    scale = float(np.abs(reference).max(initial=0.0)) if scale is None else scale
     np.testing.assert_allclose(ours, reference, rtol=tolerance, atol=tolerance * scale,
                                err_msg=f"{name}: GPU (actual) against the numpy path (desired)")
 
 
-def compare_layer(cupy, forward, backward, inputs, names, seed=0):
+def compare_layer(cupy, forward, backward, inputs, names, seed=0, compare_at=None):
     """Run forward and backward on numpy inputs and on GPU copies of them, with the same upstream gradient, and
     compare the outputs and the gradients named by names (the first len(names) that backward returns).
 
+    compare_at: see assert_all_close.
     Returns (inputs, gpu_inputs, cache, gpu_cache), so that a caller can look at what the layer changed or kept.
     """
     gpu_inputs = on_gpu(cupy, inputs)               # copied first: the numpy run may change dicts in inputs
@@ -123,9 +100,19 @@ def compare_layer(cupy, forward, backward, inputs, names, seed=0):
     grads, gpu_grads = backward(dout, cache), backward(cupy.asarray(dout), gpu_cache)
     if not isinstance(grads, tuple):
         grads, gpu_grads = (grads,), (gpu_grads,)
-    for name, gpu_grad, grad in zip(names, gpu_grads, grads):
-        assert_close(name, gpu_grad, grad)
+    assert_all_close(dict(zip(names, gpu_grads)), dict(zip(names, grads)), compare_at)
     return inputs, gpu_inputs, cache, gpu_cache
+
+
+def assert_all_close(gpu_arrays, arrays, compare_at=None):
+    """Each GPU array (name -> array) equals the numpy one, as assert_close says.
+
+    compare_at: {name: other name} for arrays that are rounding noise (see biases_before_batchnorm), compared at the
+    scale of the other array.
+    """
+    for name, array in arrays.items():
+        other = (compare_at or {}).get(name)
+        assert_close(name, gpu_arrays[name], array, None if other is None else float(np.abs(arrays[other]).max()))
 
 
 def random(rng, shape, dtype):
@@ -223,13 +210,25 @@ def test_dropout_draws_the_numpy_mask_bit_for_bit(cupy, numpy_path, p, dtype):
 
 @gpu_test
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_softmax_loss(cupy, numpy_path, dtype):
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+def test_softmax_loss(cupy, numpy_path, label_smoothing, dtype):
     rng = np.random.default_rng(5)
     scores, y = 5 * random(rng, (32, 7), dtype), rng.integers(0, 7, size=32)
-    loss, dscores = layers.softmax_loss(scores, y)
-    gpu_loss, gpu_dscores = layers.softmax_loss(cupy.asarray(scores), cupy.asarray(y))
+    loss, dscores = layers.softmax_loss(scores, y, label_smoothing)
+    gpu_loss, gpu_dscores = layers.softmax_loss(cupy.asarray(scores), cupy.asarray(y), label_smoothing)
     assert_close("loss", gpu_loss, np.asarray(loss))
     assert_close("dscores", gpu_dscores, dscores)
+
+
+@gpu_test
+@pytest.mark.parametrize("augment", [augmentation.standard_augmentation(), augmentation.RandomAffine(flip=False),
+                                     augmentation.RandomErasing(p=1.0)], ids=repr)
+def test_batch_augmentations_draw_the_numpy_batch(cupy, numpy_path, augment):
+    """The same seed gives the same batch on both devices: the numpy path warps with Numba (kernels/warp_cpu.py),
+    cupy arrays with whole-batch array operations."""
+    x = random(np.random.default_rng(11), (6, 2, 12, 10), np.float32)
+    expected = augment(x, np.random.default_rng(3))
+    assert_close(repr(augment), augment(cupy.asarray(x), np.random.default_rng(3)), expected)
 
 
 @gpu_test
@@ -243,8 +242,9 @@ def test_conv_and_affine_blocks(cupy, numpy_path, dtype):
         return layer_utils.conv_block_forward(x, w, b, {"stride": 1, "pad": 1}, gamma, beta, bn_param,
                                               {"p": 0.25, "mode": "train", "seed": 7},
                                               {"pool_height": 2, "pool_width": 2, "stride": 2})
+    # Batch norm takes out any bias before it, so db is zero but for rounding (see biases_before_batchnorm).
     compare_layer(cupy, conv_block, layer_utils.conv_block_backward, (x, w, b, gamma, beta, {"mode": "train"}),
-                  ("dx", "dw", "db", "dgamma", "dbeta"))
+                  ("dx", "dw", "db", "dgamma", "dbeta"), compare_at={"db": "dw"})
 
     x, w, b = random(rng, (6, 2, 5), dtype), random(rng, (10, 4), dtype), random(rng, 4, dtype)
     gamma, beta = random(rng, 4, dtype), random(rng, 4, dtype)
@@ -252,41 +252,52 @@ def test_conv_and_affine_blocks(cupy, numpy_path, dtype):
     def affine_block(x, w, b, gamma, beta, bn_param):
         return layer_utils.affine_block_forward(x, w, b, gamma, beta, bn_param, {"p": 0.4, "mode": "train", "seed": 3})
     compare_layer(cupy, affine_block, layer_utils.affine_block_backward, (x, w, b, gamma, beta, {"mode": "train"}),
-                  ("dx", "dw", "db", "dgamma", "dbeta"))
+                  ("dx", "dw", "db", "dgamma", "dbeta"), compare_at={"db": "dw"})
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The gradient checks of minicnn.layer_checks, with every layer running on the GPU
 
-class OnGpu:
-    """Stands in for minicnn.layers or minicnn.layer_utils inside minicnn.layer_checks: each function gets GPU copies
-    of its numpy arguments and runs on them; outputs come back as numpy arrays, while the caches that a forward
-    pass returns stay on the GPU for its backward pass. The numerical gradients are then taken of GPU arithmetic."""
-
-    def __init__(self, cupy, module):
-        self._cupy, self._module = cupy, module
-
-    def __getattr__(self, name):
-        function = getattr(self._module, name)
-
-        def run(*args, **kwargs):
-            result = function(*on_gpu(self._cupy, args), **on_gpu(self._cupy, kwargs))
-            if name.endswith("_forward"):
-                out, cache = result
-                return on_host(out), cache
-            return on_host(result)
-        return run
-
-
 @gpu_test
 @pytest.mark.parametrize("check", list(layer_checks.LAYER_CHECKS))
 def test_layer_gradient_checks_on_gpu(cupy, check, monkeypatch):
-    monkeypatch.setattr(layer_checks, "layers", OnGpu(cupy, layers))
-    monkeypatch.setattr(layer_checks, "layer_utils", OnGpu(cupy, layer_utils))
+    monkeypatch.setattr(layer_checks, "layers", OnGpu(cupy, layers, keep_caches=True))
+    monkeypatch.setattr(layer_checks, "layer_utils", OnGpu(cupy, layer_utils, keep_caches=True))
     errors = layer_checks.LAYER_CHECKS[check](np.random.default_rng(0))
     for name, error in errors.items():
         print(f"{check} {name}: error {error:.2e} of the gradient's scale")
     assert max(errors.values()) < GRADIENT_TOLERANCE
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The CPU-only fast paths step aside for cupy arrays
+
+@gpu_test
+def test_fused_passes_and_winograd_are_never_given_cupy_arrays(cupy, monkeypatch):
+    """The fused Numba passes (kernels/fused.py) and Winograd (minicnn/winograd.py) take numpy arrays only. On cupy
+    arrays a block runs its chain of layers, Adam its array operations and convolution im2col, Winograd asked for or
+    not; here each fast path fails the test if it is reached."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a CPU-only fast path was reached with cupy arrays")
+    for module, name in ((layer_utils, "fused_cpu_kernels"), (optim, "fused_cpu_kernels"),
+                         (winograd, "winograd_conv"), (winograd, "winograd_backward")):
+        monkeypatch.setattr(module, name, refuse)
+    monkeypatch.setenv("MINICNN_CONV_ALGORITHM", "winograd")
+    rng = np.random.default_rng(10)
+    x, w = random(rng, (2, 64, 6, 6), np.float32), random(rng, (8, 64, 3, 3), np.float32)
+    b, gamma, beta = (random(rng, 8, np.float32) for _ in range(3))
+    assert layers.conv_algorithm(x, w, {"stride": 1, "pad": 1}) == "winograd"          # on the CPU it would be
+    x, w, b, gamma, beta = on_gpu(cupy, (x, w, b, gamma, beta))
+    assert layers.conv_algorithm(x, w, {"stride": 1, "pad": 1}) == "im2col"
+
+    out, cache = layer_utils.conv_block_forward(x, w, b, {"stride": 1, "pad": 1}, gamma, beta, {"mode": "train"},
+                                                {"p": 0.5, "seed": 1}, {"pool_height": 2, "pool_width": 2})
+    gradients = layer_utils.conv_block_backward(cupy.ones_like(out), cache)
+    assert all(is_gpu_array(array) for array in (out, *gradients))
+    config = {}
+    for _ in range(2):
+        w, config = optim.adam(w, gradients[1], config)
+    assert is_gpu_array(w) and is_gpu_array(config["m"]) and config["t"] == 2
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -318,14 +329,16 @@ def test_whole_model_loss_gradients_and_scores_match_the_numpy_path(cupy, numpy_
         gpu_loss, gpu_grads = on_device.loss(on_gpu(cupy, X), cupy.asarray(y))
         assert_close("loss", gpu_loss, np.asarray(loss))
         assert grads.keys() == gpu_grads.keys()
-        for name in grads:
-            assert_close(name, gpu_grads[name], grads[name])
+        assert_all_close(gpu_grads, grads, compare_at=biases_before_batchnorm(grads))
     for name, statistic in on_cpu.get_state().items():
         if name in HOST_COUNTERS:
             assert int(on_device.get_state()[name]) == int(statistic), name
         else:
             assert_close(name, on_device.get_state()[name], statistic)
     assert_close("scores", on_device.scores(X, batch_size=4), on_cpu.scores(X, batch_size=4))
+    if not hog_dim:                                 # test-time augmentation: ten views of each image
+        assert_close("ten-crop probabilities", on_device.probabilities(X, mirror=True, crops=True),
+                     on_cpu.probabilities(X, mirror=True, crops=True))
 
 
 @gpu_test
@@ -369,6 +382,32 @@ def assert_same_predictions(gpu_scores, cpu_scores):
 
 
 @gpu_test
+def test_the_vgg_recipe_trains_alike_on_both_devices(cupy, numpy_path):
+    """SGD with Nesterov momentum, a cosine schedule after a warm-up, decoupled weight decay, label smoothing and the
+    standard augmentation: the same losses and weights on the GPU as on the CPU."""
+    from minicnn.solver import Solver, schedules
+    rng = np.random.default_rng(12)
+    X, y = random(rng, (32, 2, 12, 12), np.float32), rng.integers(0, 7, size=32)
+    data = {"X_train": X[:24], "y_train": y[:24], "X_val": X[24:], "y_val": y[24:]}
+    solvers = {}
+    for device in ("cpu", "gpu"):
+        model = small_convnet(dtype=np.float32)
+        model.label_smoothing = 0.1
+        solvers[device] = Solver(model, data, update_rule="sgd_momentum",
+                                 optim_config={"learning_rate": 1e-2, "nesterov": True},
+                                 schedule=schedules.CosineWithWarmup(3, warmup_epochs=1), weight_decay=1e-3,
+                                 augment=augmentation.standard_augmentation(), batch_size=8, num_epochs=3,
+                                 device=device, seed=0, verbose=False)
+        solvers[device].train()
+    on_cpu, on_gpu = solvers["cpu"], solvers["gpu"]
+    assert is_gpu_array(on_gpu.model.params["W1"])
+    np.testing.assert_allclose(on_gpu.loss_history, on_cpu.loss_history, rtol=1e-4)
+    assert on_gpu.learning_rate() == on_cpu.learning_rate()
+    params = on_cpu.model.params
+    assert_all_close(on_gpu.model.params, params, compare_at=biases_before_batchnorm(params))
+
+
+@gpu_test
 def test_a_model_trained_on_gpu_saves_a_file_that_predicts_alike_on_cpu(cupy, numpy_path, tmp_path):
     from minicnn.solver import Solver
     rng = np.random.default_rng(9)
@@ -403,7 +442,7 @@ def fer2013_subset():
 def test_shallow_net_learns_fer2013_on_gpu_and_predicts_alike_on_cpu(cupy, numpy_path, fer2013_subset, tmp_path):
     from minicnn.solver import Solver
     model = models.shallow_net(seed=0)
-    solver = Solver(model, fer2013_subset, update_rule="adam", optim_config={"learning_rate": 1e-3}, batch_size=64,
+    solver = Solver(model, fer2013_subset, update_rule="adam", optim_config={"learning_rate": 1e-3}, batch_size=32,
                     num_epochs=2, augment_flip=True, device="gpu", seed=0, num_train_samples=None, verbose=False)
     assert is_gpu_array(solver.X_train) and is_gpu_array(solver.y_val) and is_gpu_array(model.params["W1"])
     solver.train()

@@ -25,7 +25,7 @@ SINGLE_THREADED = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_N
 
 
 def test_the_course_has_notebooks():
-    assert len(NOTEBOOKS) == 7, f"expected the course's notebooks in {NOTEBOOK_FOLDER}, found {NOTEBOOKS}"
+    assert len(NOTEBOOKS) == 8, f"expected the course's notebooks in {NOTEBOOK_FOLDER}, found {NOTEBOOKS}"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)

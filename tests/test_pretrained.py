@@ -104,6 +104,14 @@ def test_without_a_shipped_file_pretrained_says_what_to_do(tmp_path, monkeypatch
         models.pretrained()
 
 
+def test_pretrained_models_are_found_by_name(tmp_path, monkeypatch):
+    tiny_net().save(tmp_path / "fer2013_deep.npz")
+    monkeypatch.setattr(models, "PRETRAINED_FOLDER", tmp_path)
+    assert models.pretrained("paper-deep").architecture == tiny_net().architecture
+    with pytest.raises(ValueError, match=r"no pretrained model is named 'paper'; minicnn ships \['paper-deep'"):
+        models.pretrained("paper")
+
+
 # ------------------------------------------------------------------------------------------------- the shipped model
 
 @pytest.fixture(scope="module")
@@ -137,3 +145,8 @@ def test_the_shipped_model_scores_above_60_percent_on_private_test(shipped, tmp_
     accuracy = float(np.mean(shipped.predict(X) == labels[:500]))
     print(f"shipped model: {accuracy:.3f} on the first 500 PrivateTest images")
     assert accuracy > SHIPPED_ACCURACY_FLOOR
+
+
+def test_the_model_card_points_to_fer2013s_terms_of_use():
+    card = (models.PRETRAINED_MODEL.parent / "MODEL_CARD.md").read_text()
+    assert "## Terms of use" in card and f"{data.KAGGLE_URL}/rules" in card and "MIT" in card
