@@ -28,10 +28,12 @@ of the environment before torch loads.
 A step's useful FLOPs are those a direct convolution needs: 2 * N * F * C * HH * WW * H' * W' multiply-adds for a
 conv layer and 2 * N * D * M for an affine layer, for the forward pass, the weight gradient and the input gradient
 (but the first layer's input gradient, which nothing needs). Batch norm, ReLU, pooling and Adam are left out: they
-do under 1% of that arithmetic. The peak is the faster of a large float32 GEMM (PEAK_GEMM_SIZE squared) run by
-numpy's BLAS and by PyTorch, each alone in its process too. Prints a Markdown section for benchmarks/RESULTS.md.
+do under 1% of that arithmetic. The peak is the faster of a large float32 GEMM (--peak-size squared) run by numpy's
+BLAS and by PyTorch, each alone in its process too. Where torch is not installed, minicnn runs alone and the peak is
+numpy's. Prints a Markdown section for benchmarks/RESULTS.md.
 """
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -53,7 +55,6 @@ CONTESTANTS = ("minicnn", "pytorch", "pytorch-channels-last")
 GLIBC_KEEPS = {"MALLOC_MMAP_THRESHOLD_": "4000000000", "MALLOC_TRIM_THRESHOLD_": "8000000000"}
 GLIBC_SUFFIX = " + glibc keeps"
 NETS = ("shallow", "deep", "vgg")
-PEAK_GEMM_SIZE = 4096
 PEAK_GEMM_REPEATS = 5
 SHOWN_VARIABLES = ("OPENBLAS_", "OMP_", "MKL_", "NUMBA_", "MALLOC_", "GLIBC_TUNABLES", "LD_PRELOAD")
 
@@ -106,11 +107,11 @@ def time_steps(step, warmup, steps):
     return times
 
 
-def gemm_seconds(library):
-    """The median seconds of a PEAK_GEMM_SIZE-squared float32 GEMM by numpy's BLAS ('numpy') or PyTorch ('pytorch'),
-    after one untimed run."""
+def gemm_seconds(library, size):
+    """The median seconds of a size x size float32 GEMM by numpy's BLAS ('numpy') or PyTorch ('pytorch'), after one
+    untimed run."""
     rng = np.random.default_rng(0)
-    a, b = (rng.standard_normal((PEAK_GEMM_SIZE, PEAK_GEMM_SIZE), dtype=np.float32) for _ in range(2))
+    a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in range(2))
     if library == "pytorch":
         torch = import_torch_as_installed()
         a, b = torch.from_numpy(a), torch.from_numpy(b)
@@ -123,7 +124,7 @@ def gemm_seconds(library):
 def run_child(arguments):
     """The child's work: one JSON line, the step times ('times') or the GEMM's ('gemm_seconds')."""
     if arguments.peak:
-        print(json.dumps({"gemm_seconds": gemm_seconds(arguments.peak)}))
+        print(json.dumps({"gemm_seconds": gemm_seconds(arguments.peak, arguments.peak_size)}))
         return
     step = contestant_step(arguments.child, arguments.child_net, arguments.batch)
     print(json.dumps({"times": time_steps(step, arguments.warmup, arguments.steps)}))
@@ -215,12 +216,13 @@ def others_text(others):
     return f"{max(known):.1%}" if known else "unknown (no /proc/stat)"
 
 
-def peak_flop_rates():
-    """{'numpy': FLOP/s, 'pytorch': FLOP/s} of the large GEMM, each library alone in a child process."""
-    flops = 2 * PEAK_GEMM_SIZE ** 3
+def peak_flop_rates(libraries, size):
+    """{library: FLOP/s} of a size x size float32 GEMM for each of libraries ('numpy', 'pytorch'), each alone in a
+    child process."""
     environment = {**USER_ENVIRONMENT, OFF_SWITCH: "0"}
-    return {library: flops / child_result(["--peak", library], environment)["gemm_seconds"]
-            for library in ("numpy", "pytorch")}
+    return {library: 2 * size ** 3 / child_result(["--peak", library, "--peak-size", str(size)],
+                                                  environment)["gemm_seconds"]
+            for library in libraries}
 
 
 def useful_flops(net, batch):
@@ -288,12 +290,15 @@ def parse_arguments():
     parser.add_argument("--tries", type=int, default=3, help="runs at most per contestant, net and round (default 3)")
     parser.add_argument("--glibc-keeps", action="store_true",
                         help="also run each contestant with glibc told to keep freed memory")
+    parser.add_argument("--peak-size", type=int, default=4096,
+                        help="rows and columns of the GEMM that measures the peak FLOP rate (default 4096)")
     parser.add_argument("--child", choices=CONTESTANTS, help=argparse.SUPPRESS)
     parser.add_argument("--child-net", choices=NETS, help=argparse.SUPPRESS)
     parser.add_argument("--peak", choices=("numpy", "pytorch"), help=argparse.SUPPRESS)
     arguments = parser.parse_args()
-    if min(arguments.batch, arguments.steps, arguments.rounds, arguments.tries) < 1 or arguments.warmup < 0:
-        parser.error("--batch, --steps, --rounds and --tries must be at least 1, --warmup at least 0")
+    if min(arguments.batch, arguments.steps, arguments.rounds, arguments.tries, arguments.peak_size) < 1 \
+            or arguments.warmup < 0:
+        parser.error("--batch, --steps, --rounds, --tries and --peak-size must be at least 1, --warmup at least 0")
     return arguments
 
 
@@ -302,14 +307,17 @@ def main():
     if arguments.child or arguments.peak:
         run_child(arguments)
         return
-    contestants = ["minicnn"] + [name for name in arguments.contestants if name != "minicnn"]
+    with_torch = importlib.util.find_spec("torch") is not None
+    contestants = ["minicnn"] + [name for name in arguments.contestants if name != "minicnn" and with_torch]
     runs = contestant_runs(contestants, arguments.glibc_keeps)
     load_before = os.getloadavg()[0]
-    peaks = peak_flop_rates()
+    peaks = peak_flop_rates(("numpy", "pytorch") if with_torch else ("numpy",), arguments.peak_size)
     medians, others, repeated = step_medians(runs, arguments.nets, arguments)
     load_after = os.getloadavg()[0]
     flops = {net: useful_flops(net, arguments.batch) for net in arguments.nets}
     peak = max(peaks.values())
+    peaks_text = ", ".join(f"{'PyTorch' if library == 'pytorch' else 'numpy'} {rate / 1e9:.0f} GFLOP/s"
+                           for library, rate in peaks.items())
     print("## Training step, each contestant alone in its process\n")
     print(f"One training step (forward, backward, Adam), batch {arguments.batch}, float32, on the CPU. Each contestant "
           f"runs in a fresh process per round: {arguments.warmup} untimed steps, then the median of "
@@ -318,8 +326,8 @@ def main():
           f"by round.")
     print("Useful GFLOP per step (as a direct convolution): "
           + ", ".join(f"{net} {flops[net] / 1e9:.1f}" for net in arguments.nets)
-          + f". Peak: a {PEAK_GEMM_SIZE}-square float32 GEMM, numpy's BLAS {peaks['numpy'] / 1e9:.0f} GFLOP/s, "
-          f"PyTorch {peaks['pytorch'] / 1e9:.0f} GFLOP/s; % of peak is against the faster.")
+          + f". Peak: a {arguments.peak_size}-square float32 GEMM, {peaks_text}; % of peak is against the "
+          f"fastest." + ("" if with_torch else " PyTorch: not installed, so minicnn ran alone."))
     print(f"Set by the user: {user_variables()}. Load average (1 min) before and after: {load_before:.2f}, "
           f"{load_after:.2f} on {usable_cores()} cores. The most CPU time anything else took (other processes, a "
           f"hypervisor's steal) while one contestant's kept run ran: {others_text(others)} of the machine's; "
@@ -327,8 +335,9 @@ def main():
     print(f"Machine: {machine_description()}  ")
     print(f"Command: `{command_line()}`\n")
     print(speed_table(medians, runs, arguments.nets, arguments.batch, flops, peak))
-    print()
-    print(ratio_table(medians, runs, arguments.nets))
+    if len(runs) > 1:
+        print()
+        print(ratio_table(medians, runs, arguments.nets))
 
 
 if __name__ == "__main__":

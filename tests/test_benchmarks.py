@@ -1,4 +1,5 @@
-"""The benchmarks' timer (benchmarks/common.py): turns, warm-up rounds and consecutive calls."""
+"""The benchmarks: the timer of benchmarks/common.py (turns, warm-up rounds, consecutive calls), the model of
+bench_data_parallel.py and the pieces of bench_train_alone.py."""
 import sys
 import time
 from pathlib import Path
@@ -46,3 +47,52 @@ def test_a_ring_allreduce_moves_2_n_minus_1_over_n_gradients_per_machine():
     table = bench_data_parallel.projection_table(1000.0, {"gradient_bytes": 1.25e9}).splitlines()
     assert table[2].startswith("| 1 | 1000 | 0.0 | 1000 | 1.0x |")
     assert table[3].startswith("| 2 | 500 | 1000.0 | 1500 | 0.7x | 100.0 | 600 | 1.7x |")
+
+
+# ------------------------------------------------------------------------------------ bench_train_alone.py
+def test_a_steps_useful_flops_are_those_of_a_direct_convolution():
+    import bench_train_alone
+    N = 2
+    conv1 = 2 * N * 32 * 1 * 3 * 3 * 48 * 48            # 2 N F C HH WW H' W' multiply-adds of each conv
+    conv2 = 2 * N * 64 * 32 * 3 * 3 * 48 * 48
+    affine = 2 * N * (64 * 24 * 24) * 512                 # 2 N D M of each affine layer
+    scores = 2 * N * 512 * 7
+    # forward, weight gradient and input gradient of each, but the first layer's input gradient
+    assert bench_train_alone.useful_flops("shallow", N) == 3 * (conv1 + conv2 + affine + scores) - conv1
+
+
+def test_a_run_disturbed_by_other_work_is_repeated(monkeypatch):
+    import bench_train_alone
+    shares = iter([0.2, 0.1, 0.01])
+    monkeypatch.setattr(bench_train_alone, "child_result", lambda arguments, environment: {"others": next(shares)})
+    result, attempts = bench_train_alone.quiet_child_result([], {}, max_others=0.05, tries=3)
+    assert (result["others"], attempts) == (0.01, 3)
+    shares = iter([0.2, 0.1, 0.01])
+    result, attempts = bench_train_alone.quiet_child_result([], {}, max_others=0.05, tries=2)
+    assert (result["others"], attempts) == (0.1, 2)                   # given up after two: reported as it was
+
+
+def test_pytorch_runs_without_minicnns_allocator_settings_and_glibc_keeps_adds_its_own():
+    import bench_train_alone
+    from minicnn.allocator import OFF_SWITCH
+    runs = {name: environment for name, _, environment in
+            bench_train_alone.contestant_runs(["minicnn", "pytorch"], glibc_keeps=True)}
+    assert OFF_SWITCH not in runs["minicnn"] and runs["pytorch"][OFF_SWITCH] == "0"
+    for name in ("minicnn", "pytorch"):
+        kept = runs[name + bench_train_alone.GLIBC_SUFFIX]
+        assert all(kept[variable] == value for variable, value in bench_train_alone.GLIBC_KEEPS.items())
+        assert not set(bench_train_alone.GLIBC_KEEPS) & set(runs[name])
+
+
+def test_the_script_times_minicnn_in_a_process_of_its_own(tmp_path):
+    """A whole run, as small as it gets: one round, one step of batch 2, a 64-square GEMM for the peak."""
+    import subprocess
+    script = Path(common.__file__).with_name("bench_train_alone.py")
+    result = subprocess.run([sys.executable, str(script), "--nets", "shallow", "--batch", "2", "--warmup", "0",
+                             "--steps", "1", "--rounds", "1", "--contestants", "minicnn", "--peak-size", "64",
+                             "--max-others", "1"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "## Training step, each contestant alone in its process" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| minicnn "))
+    rate = float(row.split("|")[2].split()[0])
+    assert rate > 0
