@@ -314,8 +314,10 @@ class Workspace:
     and every chunk needs the same again. A buffer grows to the largest size asked of it, which the layers' chunks
     bound (minicnn.layers.WINOGRAD_CHUNK_BYTES); the memory goes back when the layer drops the workspace, and with
     malloc told to keep freed memory (minicnn/allocator.py) the next layer or step reuses its pages without a page
-    fault. (Kept from one step to the next instead, it held 126 MB through the deep net's whole step and raised its
-    peak by 81 MB; benchmarks/RESULTS.md.) One call at a time: two threads sharing a workspace would write over each
+    fault. (Kept from one step to the next instead, it held 126 MB through the deep net's whole step: the step's peak
+    was 824 MB then, 702 MB now. Without that allocator setting, though, every layer call faults its workspace in
+    anew, and the deep net's step runs 2.2 times slower than with a workspace kept; benchmarks/RESULTS.md.) One call
+    at a time: two threads sharing a workspace would write over each
     other's tiles.
     """
 
@@ -338,11 +340,6 @@ class Workspace:
     def nbytes(self):
         """The bytes the workspace holds now."""
         return sum(buffer.nbytes for buffer in self._buffers.values())
-
-    def release(self):
-        """Give the buffers back (to be allocated anew by the next call)."""
-        self._buffers.clear()
-
 
 
 def _check_tile_count(function, planes, tiles, shape):

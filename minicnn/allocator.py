@@ -4,12 +4,14 @@ A training step allocates the same arrays every step, many of them tens of megab
 norm's caches, the gradients, Winograd's tiles. glibc's malloc serves a request above its mmap threshold (128 KB at
 first, raised as big blocks are freed, up to 32 MB) with new pages from the operating system and gives them back on
 free. So every step the kernel maps and zeroes those pages again: on the 2-core development machine a deep-net step
-took some 12,000 page faults and a sixth of its time, and ran 1.3 to 1.5 times faster without them
-(benchmarks/RESULTS.md). Two mallopt settings make the steady state fault-free:
+took some 15,000 page faults without the settings below and 220 with them, and ran 2.2 times slower without them
+(benchmarks/RESULTS.md; the layers count on them: each conv layer's Winograd workspace is new memory every call).
+Two mallopt settings make the steady state fault-free:
 
   M_MMAP_THRESHOLD = 1 GiB   requests up to 1 GiB come from malloc's heap, whose freed blocks the next requests
                              reuse, pages and all;
-  M_TRIM_THRESHOLD = 2 GiB   free memory at the top of the heap goes back to the system only past 2 GiB.
+  M_TRIM_THRESHOLD = 2 GiB   free memory at the top of the heap goes back to the system only past 2 GiB (less
+                             one byte: mallopt takes a C int).
 
 A process then keeps the memory of its busiest moment until it ends (the peak itself is the same), as jemalloc and
 tcmalloc, the allocators that PyTorch's CPU tuning guides advise, do by default. Only glibc's malloc is touched, and
@@ -23,6 +25,7 @@ import os
 M_TRIM_THRESHOLD = -1          # the mallopt parameters, from glibc's malloc.h
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 2 ** 30
+OLD_GLIBC_MMAP_THRESHOLD_BYTES = 32 * 2 ** 20  # the most that older glibc versions take
 TRIM_THRESHOLD_BYTES = 2 ** 31 - 1  # mallopt takes a C int
 OFF_SWITCH = "MINICNN_KEEP_FREED_MEMORY"
 USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
@@ -36,8 +39,12 @@ def keep_freed_memory():
     libc = _glibc()
     if libc is None:
         return False
-    return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
-                and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
+    # Each setting on its own: older glibc versions refuse an mmap threshold above 32 MiB (mallopt returns
+    # 0); minicnn then asks for that largest one, which still keeps most of a step's arrays.
+    mmap_set = bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+                    or libc.mallopt(M_MMAP_THRESHOLD, OLD_GLIBC_MMAP_THRESHOLD_BYTES))
+    trim_set = bool(libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
+    return mmap_set and trim_set
 
 
 def _allocator_left_to_minicnn(environment):
@@ -51,7 +58,7 @@ def _glibc():
     """The C library of this process when it is glibc (it has gnu_get_libc_version and mallopt), else None."""
     try:
         libc = ctypes.CDLL(None)
-    except OSError:             # Windows: no process-wide handle
+    except (OSError, TypeError):    # Windows: no process-wide handle (TypeError on its ctypes)
         return None
     if not (hasattr(libc, "gnu_get_libc_version") and hasattr(libc, "mallopt")):
         return None

@@ -38,7 +38,7 @@ def conv_block_forward(x, w, b, conv_param, gamma=None, beta=None, bn_param=None
 def conv_block_backward(dout, cache):
     """dout: the block's output shape -> dx: (N, C, H, W), dw, db, dgamma, dbeta (None without batch norm)."""
     conv_cache, middle_cache, pool_cache = cache
-    del cache                           # its parts are let go one by one below
+    del cache           # its parts are let go one by one below (from Python 3.11; 3.10's caller holds it till return)
     if pool_cache is not None:
         dout = layers.max_pool_backward(dout, pool_cache)
     # After the pooling dout is this block's own array: the middle's gradient may take its memory (one array of the

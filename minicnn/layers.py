@@ -107,7 +107,7 @@ def _image_chunks(x, bytes_per_image, budget_bytes=None):
     budget_bytes = COLUMNS_CHUNK_BYTES if budget_bytes is None else budget_bytes
     most = N if is_gpu_array(x) else max(1, min(N, budget_bytes // bytes_per_image))
     count = -(-N // most)                                               # chunks
-    bounds = [N * chunk // count for chunk in range(count + 1)]
+    bounds = [-(-N * chunk // count) for chunk in range(count + 1)]    # rounded up: the largest chunks come first
     return [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
 
 
@@ -132,9 +132,8 @@ def _winograd_chunks(x, w, pad, tile):
     Bigger than im2col's chunks, because Winograd's GEMMs are alpha^2 (16, 25, 36 or 64) small ones per chunk, (F, C) @
     (C, tiles), that each read all of one transformed filter matrix: more tiles per chunk make them faster. (Measured
     on the deep net with F(3x3, 3x3) for conv4: 128 MB, the whole batch for conv3 and conv4, made conv4's backward
-    pass 10 to 20% faster than 32 MB. With F(6x6, 3x3), whose tiles are fewer, 64 MB holds the whole batch of conv4
-    and most of conv3's, and the training steps of the shallow and deep nets ran as fast as with 128 MB, where the
-    shallow net's peak was 76 MB higher; benchmarks/RESULTS.md.)
+    pass 10 to 20% faster than 32 MB; benchmarks/RESULTS.md. With F(6x6, 3x3), whose tiles are fewer, 64 MB holds
+    the whole batch of conv4 and most of conv3's; it was chosen to keep a training step's peak memory low.)
     """
     bytes_per_image = winograd.workspace_bytes_per_image(x.shape, w.shape, pad, x.dtype.itemsize, tile)
     return _image_chunks(x, bytes_per_image, WINOGRAD_CHUNK_BYTES)
@@ -171,8 +170,8 @@ def conv_algorithm(x, w, conv_param):
                   channels), else im2col. With few channels its transforms, passes over 1.8 to 4 times the input
                   and the output, cost more than its alpha^2 small GEMMs (F, C) @ (C, tiles) save. Measured on 3x3
                   filters, 48x48 maps, 64 filters, forward + backward (benchmarks/RESULTS.md): with 32 input channels
-                  (the shallow net's conv2) F(6x6, 3x3) took 0.6 to 0.8 times im2col's time, with 16 0.85 to 0.98,
-                  with 8 1.1 to 1.4; the deep net's conv3 and conv4 (128 and 512 input channels) ran faster by
+                  (the shallow net's conv2) F(6x6, 3x3) took 0.54 times im2col's time, with 16 0.81, with 8 1.05
+                  (no faster); the deep net's conv3 and conv4 (128 and 512 input channels) ran faster by
                   Winograd, and its 5x5 conv2 (64 input channels) twice as fast. The deep net has no 5x5 layer with
                   fewer channels.
     The backward pass follows: Winograd computes the input and weight gradients of a Winograd convolution too.

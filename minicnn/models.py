@@ -203,7 +203,8 @@ class ConvNet:
                 conv_features = int(np.prod(conv_shape[1:]))
                 dout = dout[:, :conv_features].reshape(conv_shape)
             block_backward = layer_utils.conv_block_backward if index <= num_conv else layer_utils.affine_block_backward
-            # pop: each block's cache is let go once used, so the earlier blocks' gradients need no memory of their own
+            # pop: each block's cache is let go once used (caches is empty at the end), so the earlier blocks'
+            # gradients need no memory of their own
             dout, dw, db, dgamma, dbeta = block_backward(dout, caches.pop())
             grads[f"W{index}"], grads[f"b{index}"] = dw, db
             if dgamma is not None:

@@ -77,7 +77,7 @@ Which tile: tile_with_fewest_products, the one whose image needs the fewest prod
 on a tie the smaller tile, for its smaller rounding errors): both the GEMMs' work and the transforms' data grow with
 that count. On the deep net: F(4x4, 5x5) for conv2, F(6x6, 3x3) for conv3 (12x12: 4 tiles of 64 products against 9
 of 36, 16 of 25 or 36 of 16) and for conv4 (6x6: one tile of 64 against 4 of 25, 4 of 36 or 9 of 16). Measured on
-their forward and backward passes (benchmarks/RESULTS.md), the order of the counts is the order of the times.
+the tiles before F(6x6, 3x3) (benchmarks/RESULTS.md), the order of the counts was the order of the times.
 
 Module layout: the matrices; the transforms in plain NumPy (the ones to read first: short einsums); winograd_conv,
 which runs the same steps with the Numba transforms of kernels/winograd_cpu.py; winograd_backward; supports and

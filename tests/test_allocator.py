@@ -44,7 +44,7 @@ def run_python(program, **environment):
 def has_mallinfo2():
     try:
         return hasattr(ctypes.CDLL(None), "mallinfo2")
-    except OSError:
+    except (OSError, TypeError):
         return False
 
 

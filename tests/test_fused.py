@@ -31,15 +31,16 @@ def relative_error(name, ours, reference):
 
 
 # ---------------------------------------------------------------------------------------------- blocks: fused vs chain
-def conv_block(dtype, rng):
-    """A conv block of odd sizes (N=3, C=5, 7x9 images, 4 filters, 3x3 pooling, stride 2)
+def conv_block(dtype, rng, pooled=True):
+    """A conv block of odd sizes (N=3, C=5, 7x9 images, 4 filters, 3x3 pooling, stride 2, or no pooling)
     -> forward(x, w, b, gamma, beta, bn_param, dropout_param, fused), backward, x, [w, b, gamma, beta]."""
     x = rng.standard_normal((3, 5, 7, 9)).astype(dtype)
     weights = [rng.standard_normal(shape).astype(dtype) for shape in ((4, 5, 3, 3), (4,), (4,), (4,))]
+    pool_param = {"pool_height": 3, "pool_width": 3, "stride": 2} if pooled else None
 
     def forward(x, w, b, gamma, beta, bn_param, dropout_param, fused=True):
         return layer_utils.conv_block_forward(x, w, b, {"stride": 1, "pad": 1}, gamma, beta, bn_param, dropout_param,
-                                              {"pool_height": 3, "pool_width": 3, "stride": 2}, fused=fused)
+                                              pool_param, fused=fused)
     return forward, layer_utils.conv_block_backward, x, weights
 
 
@@ -141,11 +142,13 @@ def test_the_backward_pass_may_take_the_memory_of_dout_and_gives_the_same_bits(d
         np.testing.assert_array_equal(got, wanted)
 
 
-def test_a_pooled_blocks_backward_leaves_the_callers_dout_alone():
+@pytest.mark.parametrize("pooled", [True, False], ids=["pooled", "not pooled"])
+def test_a_blocks_backward_leaves_the_callers_dout_alone(pooled):
+    # Pooled, the middle's gradient may take the memory of the pooling's gradient; not pooled, dout is the caller's.
     rng = np.random.default_rng(7)
-    forward, backward, x, (w, b, gamma, beta) = conv_block(np.float32, rng)
+    forward, backward, x, (w, b, gamma, beta) = conv_block(np.float32, rng, pooled)
     out, cache = forward(x, w, b, gamma, beta, {"mode": "train"}, {"p": 0.3, "mode": "train", "seed": 1})
-    assert cache[1][0] == "fused" and cache[2] is not None                  # the fused path, with pooling
+    assert cache[1][0] == "fused" and (cache[2] is not None) == pooled      # the fused path
     dout = rng.standard_normal(out.shape).astype(np.float32)
     kept = dout.copy()
     backward(dout, cache)
