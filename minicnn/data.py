@@ -27,6 +27,7 @@ import io
 import lzma
 import os
 import re
+import struct
 import tarfile
 import warnings
 import zipfile
@@ -350,13 +351,18 @@ def _image_folder_entries(root):
     return sorted(entries, key=lambda entry: (entry[2], _natural_key(entry[0])))
 
 
+# What Pillow's decoders raise on a damaged file: OSError (and its UnidentifiedImageError) mostly, but a broken PNG
+# chunk is a SyntaxError, a cut-off header an EOFError or struct.error, bad compressed data a zlib.error or ValueError.
+DAMAGED_IMAGE_ERRORS = (OSError, SyntaxError, EOFError, ValueError, struct.error, zlib.error)
+
+
 def _read_image(path):
     """One image file as uint8 (48, 48) grey levels; colour images are converted to grey."""
-    from PIL import Image, UnidentifiedImageError  # Pillow comes with scikit-image; only image folders need it
+    from PIL import Image  # Pillow comes with scikit-image; only image folders need it
     try:
         with Image.open(path) as image:
             pixels = np.asarray(image.convert('L'))
-    except (UnidentifiedImageError, OSError) as err:
+    except DAMAGED_IMAGE_ERRORS as err:
         raise ValueError(f"{path}: cannot be read as an image ({err})") from None
     if pixels.shape != IMAGE_SHAPE:
         raise ValueError(f"{path}: image is {pixels.shape[1]}x{pixels.shape[0]} pixels, expected 48x48")

@@ -69,7 +69,7 @@ def _decoded(source, name, max_side=None):
             pixels = np.asarray(image.convert("L" if image.mode in ("1", "L", "LA") else "RGB"))
     except UnidentifiedImageError:
         raise ValueError(f"{name}: not an image (or an image format Pillow cannot read)") from None
-    except (OSError, Image.DecompressionBombError) as error:
+    except (*data.DAMAGED_IMAGE_ERRORS, Image.DecompressionBombError) as error:
         raise ValueError(f"{name}: cannot be read as an image ({error})") from None
     if pixels.size == 0:
         raise ValueError(f"{name}: the image is empty ({pixels.shape[1]}x{pixels.shape[0]} pixels)")

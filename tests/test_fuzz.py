@@ -1,11 +1,12 @@
 """Property-based fuzzing (Hypothesis) of every reader of a user's files: the FER2013 loaders (CSV, csv.gz, tar.gz,
-image folder, .npz), models.load and the Solver's checkpoints.
+image folder, .npz), models.load, the Solver's checkpoints and faces' photo decoding.
 
 Each test takes a good file, damages it at random (cuts it short, flips bytes, writes junk into it) and reads it.
 The only outcomes allowed: a correct result, or a ValueError whose message names the file. Anything else (a
 traceback from zipfile, gzip, PIL or NumPy) is a bug. Damage that once broke a reader is kept as an @example.
 """
 import gzip
+import io
 import tarfile
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from minicnn import data, models
+from minicnn import data, faces, models
 from minicnn.models import AffineLayer, ConvNet
 from minicnn.solver import Solver
 from test_examples import write_synthetic_fer2013
@@ -86,6 +87,7 @@ def test_damaged_data_files_load_or_are_refused_by_name(good_files, tmp_path, na
 
 @FUZZ
 @given(recipe=damage(), which=st.integers(0, 1000))
+@example(recipe=("junk", 0.014575963223842471, b"\x00"), which=0)  # a broken PNG chunk: Pillow's SyntaxError
 def test_damaged_images_in_an_image_folder_are_refused_by_path(tmp_path_factory, recipe, which):
     root = tmp_path_factory.mktemp("images")
     images = sorted(make_image_folder(root))
@@ -95,6 +97,33 @@ def test_damaged_images_in_an_image_folder_are_refused_by_path(tmp_path_factory,
         read_fer2013(root)
     except ValueError as error:
         assert str(victim) in str(error) or victim.name in str(error), f"the message does not name the image: {error}"
+
+
+@pytest.fixture(scope="module")
+def good_photos():
+    """A small colour photo as PNG and as JPEG bytes."""
+    from PIL import Image
+    pixels = np.random.default_rng(1).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    photos = {}
+    for kind in ("PNG", "JPEG"):
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, kind)
+        photos[kind] = buffer.getvalue()
+    return photos
+
+
+@pytest.mark.parametrize("kind", ["PNG", "JPEG"])
+@FUZZ
+@given(recipe=damage())
+@example(recipe=("junk", 0.0015736179529282977, b"\x00"))  # a PNG header's zero size: Pillow's ValueError
+@example(recipe=("junk", 0.004857690202517789, b"\x00"))   # a broken PNG chunk: Pillow's SyntaxError
+def test_damaged_photos_decode_or_are_refused_by_name(good_photos, kind, recipe):
+    """What the page and faces.detect_emotions do with an upload: pixels, or a ValueError naming it."""
+    content = damaged(good_photos[kind], recipe)
+    try:
+        faces.image_from_bytes(content, "upload.photo", max_side=1024)
+    except ValueError as error:
+        assert "upload.photo" in str(error), f"the message does not name the photo: {error}"
 
 
 def make_image_folder(root):
