@@ -315,9 +315,8 @@ class Workspace:
     bound (minicnn.layers.WINOGRAD_CHUNK_BYTES); the memory goes back when the layer drops the workspace, and with
     malloc told to keep freed memory (minicnn/allocator.py) the next layer or step reuses its pages without a page
     fault. (Kept from one step to the next instead, it held 126 MB through the deep net's whole step: the step's peak
-    was 824 MB then, 702 MB now. Without that allocator setting, though, every layer call faults its workspace in
-    anew, and the deep net's step runs 2.2 times slower than with a workspace kept; benchmarks/RESULTS.md.) One call
-    at a time: two threads sharing a workspace would write over each
+    was 824 MB then, 702 MB now. Without that allocator setting a new workspace faults in anew each call, so
+    minicnn.winograd.layer_workspace keeps one then; benchmarks/RESULTS.md.) One call at a time: two threads sharing a workspace would write over each
     other's tiles.
     """
 

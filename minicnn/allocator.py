@@ -4,8 +4,8 @@ A training step allocates the same arrays every step, many of them tens of megab
 norm's caches, the gradients, Winograd's tiles. glibc's malloc serves a request above its mmap threshold (128 KB at
 first, raised as big blocks are freed, up to 32 MB) with new pages from the operating system and gives them back on
 free. So every step the kernel maps and zeroes those pages again: on the 2-core development machine a deep-net step
-took some 15,000 page faults without the settings below and 220 with them, and ran 2.2 times slower without them
-(benchmarks/RESULTS.md; the layers count on them: each conv layer's Winograd workspace is new memory every call).
+took some 15,000 page faults without the settings below and 220 with them (benchmarks/RESULTS.md). Without them
+minicnn.winograd keeps one workspace for all the layers' calls, and a deep-net step ran 1.2 times slower.
 Two mallopt settings make the steady state fault-free:
 
   M_MMAP_THRESHOLD = 1 GiB   requests up to 1 GiB come from malloc's heap, whose freed blocks the next requests
@@ -29,6 +29,7 @@ OLD_GLIBC_MMAP_THRESHOLD_BYTES = 32 * 2 ** 20  # the most that older glibc versi
 TRIM_THRESHOLD_BYTES = 2 ** 31 - 1  # mallopt takes a C int
 OFF_SWITCH = "MINICNN_KEEP_FREED_MEMORY"
 USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+_settings = {"made": False}    # whether keep_freed_memory made them in this process
 
 
 def keep_freed_memory():
@@ -44,14 +45,27 @@ def keep_freed_memory():
     mmap_set = bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
                     or libc.mallopt(M_MMAP_THRESHOLD, OLD_GLIBC_MMAP_THRESHOLD_BYTES))
     trim_set = bool(libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
-    return mmap_set and trim_set
+    _settings["made"] = mmap_set and trim_set
+    return _settings["made"]
+
+
+def freed_memory_is_kept():
+    """True when this process's malloc keeps the memory a step frees: keep_freed_memory made its settings, or the
+    user preloaded an allocator (jemalloc, tcmalloc), which does so by itself. The user's own MALLOC_* values may be
+    anything, so they do not count."""
+    return _settings["made"] or _preloaded_malloc(os.environ)
 
 
 def _allocator_left_to_minicnn(environment):
     """False when the environment says how malloc should behave (see the module's docstring), else True."""
     return (environment.get(OFF_SWITCH) != "0" and not any(environment.get(name) for name in USER_SETTINGS)
             and "glibc.malloc." not in environment.get("GLIBC_TUNABLES", "")
-            and "malloc" not in environment.get("LD_PRELOAD", ""))
+            and not _preloaded_malloc(environment))
+
+
+def _preloaded_malloc(environment):
+    """True when LD_PRELOAD names an allocator (a library with malloc in its name)."""
+    return "malloc" in environment.get("LD_PRELOAD", "")
 
 
 def _glibc():

@@ -122,7 +122,7 @@ def png_data_url(pixels):
 # ------------------------------------------------------------------------------------------------ the web app
 def create_app(model, model_path=None):
     """The Starlette app of the page for model (a ConvNet with its mean image, faces.load_model)."""
-    network_lock = threading.Lock()   # one photo at a time: its GEMMs and kernels already use every core
+    network_lock = threading.Lock()   # one photo at a time: its GEMMs use every core, and layers may share a workspace
 
     async def run_network(function, *arguments):
         def locked():

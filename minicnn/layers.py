@@ -206,7 +206,7 @@ def conv_forward(x, w, b, conv_param):
     out = xp.empty((N, F, out_height, out_width), dtype=x.dtype)
     if algorithm == "winograd":
         tile = winograd.tile_with_fewest_products(x.shape, w.shape, pad)
-        transformed_filters, workspace = winograd.transform_filters(w, tile), winograd.new_workspace()  # for all chunks
+        transformed_filters, workspace = winograd.transform_filters(w, tile), winograd.layer_workspace()  # all chunks
         for images in _winograd_chunks(x, w, pad, tile):
             winograd.winograd_conv(x[images], w, pad, tile, U=transformed_filters, out=out[images], workspace=workspace)
             out[images] += b.reshape(F, 1, 1)
@@ -253,7 +253,7 @@ def _conv_backward_by_winograd(dout, x, w, pad):
     """conv_backward of a Winograd convolution (x, w and dout numpy arrays of one dtype), in the forward pass's chunks
     and with its tile: dx and dw by the algorithm transposed (winograd.winograd_backward), with its savings."""
     tile = winograd.tile_with_fewest_products(x.shape, w.shape, pad)
-    transformed_filters, workspace = winograd.transform_filters(w, tile), winograd.new_workspace()  # for all chunks
+    transformed_filters, workspace = winograd.transform_filters(w, tile), winograd.layer_workspace()  # all chunks
     dw = np.zeros(w.shape, dtype=w.dtype)
     dx = np.empty(x.shape, dtype=x.dtype)
     for images in _winograd_chunks(x, w, pad, tile):

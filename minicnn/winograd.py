@@ -84,7 +84,11 @@ which runs the same steps with the Numba transforms of kernels/winograd_cpu.py; 
 tile_with_fewest_products.
 numpy arrays only: for cupy arrays the layers keep their im2col path.
 """
+import functools
+
 import numpy as np
+
+from minicnn.allocator import freed_memory_is_kept
 
 # F(2x2, 3x3): B^T (4x4) transforms a 4x4 input tile, G (4x3) a 3x3 filter, A^T (2x4) the 4x4 products to 2x2 outputs.
 B_T = np.array([[1, 0, -1, 0],
@@ -470,6 +474,21 @@ def new_workspace():
     hands to the calls for all the chunks of its batch; given back when the layer drops it."""
     from minicnn.kernels.winograd_cpu import Workspace   # on first use, as minicnn.layers imports its kernels
     return Workspace()
+
+
+def layer_workspace():
+    """The workspace for the chunks of one layer call. Where malloc keeps freed memory (minicnn/allocator.py), a new
+    one: its pages come back from the call before without a page fault, and the memory goes when the layer is done.
+    Elsewhere (MINICNN_KEEP_FREED_MEMORY=0, a C library other than glibc) the one workspace kept from call to call:
+    tens of fresh megabytes every call made the deep net's training step 2.2 times slower (benchmarks/RESULTS.md),
+    which is worth the 126 MB it holds through the step. That one serves one call at a time: threads would share it."""
+    return new_workspace() if freed_memory_is_kept() else _kept_workspace()
+
+
+@functools.cache
+def _kept_workspace():
+    """The workspace that layer_workspace keeps for the whole process."""
+    return new_workspace()
 
 
 def winograd_conv(x, w, pad, tile=2, U=None, out=None, workspace=None):

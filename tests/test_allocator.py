@@ -76,3 +76,10 @@ def test_a_preloaded_allocator_wins_and_other_preloads_do_not_count():
     assert not _allocator_left_to_minicnn({"LD_PRELOAD": "libtcmalloc_minimal.so.4"})
     assert _allocator_left_to_minicnn({"LD_PRELOAD": "/usr/lib/libfaketime.so.1"})
     assert _allocator_left_to_minicnn({})
+
+
+@pytest.mark.parametrize("switch, kept", [("1", "True"), ("0", "False")])
+def test_the_allocator_says_whether_freed_memory_is_kept(switch, kept):
+    # minicnn.winograd asks, to keep one workspace for all calls where freed memory would not come back fault-free
+    program = "import minicnn.allocator as allocator\nprint(allocator.freed_memory_is_kept())"
+    assert run_python("import minicnn\n" + program, **{OFF_SWITCH: switch}) == [kept]

@@ -557,3 +557,15 @@ def test_kernels_refuse_planes_with_the_wrong_number_of_tiles(function, planes, 
     would read past the array's end, so the wrappers refuse it."""
     with pytest.raises(ValueError, match=rf"{function.__name__}: expected \(alpha\^2, rows, 18\) .* got \(16, 3, 7\)"):
         function(planes, shape, *arguments)
+
+
+def test_a_layer_call_gets_a_new_workspace_where_malloc_keeps_freed_memory_else_the_kept_one(monkeypatch):
+    """With malloc keeping freed memory (import minicnn's default here) each layer call has its own workspace, given
+    back when the call ends; without it one workspace serves every call, so its pages are not faulted in anew."""
+    monkeypatch.setattr(winograd, "freed_memory_is_kept", lambda: True)
+    first, second = winograd.layer_workspace(), winograd.layer_workspace()
+    assert first is not second
+    monkeypatch.setattr(winograd, "freed_memory_is_kept", lambda: False)
+    kept = winograd.layer_workspace()
+    assert winograd.layer_workspace() is kept and kept is not first
+
