@@ -316,8 +316,8 @@ class Workspace:
     malloc told to keep freed memory (minicnn/allocator.py) the next layer or step reuses its pages without a page
     fault. (Kept from one step to the next instead, it held 126 MB through the deep net's whole step: the step's peak
     was 824 MB then, 702 MB now. Without that allocator setting a new workspace faults in anew each call, so
-    minicnn.winograd.layer_workspace keeps one then; benchmarks/RESULTS.md.) One call at a time: two threads sharing a workspace would write over each
-    other's tiles.
+    minicnn.winograd.layer_workspace keeps one then; benchmarks/RESULTS.md.) One call at a time: two threads sharing a
+    workspace would write over each other's tiles.
     """
 
     SIDES = ("input", "output")
